@@ -1,0 +1,21 @@
+#!/usr/bin/env python3
+"""Show the SJTU HPC user's account information (GET /user)."""
+
+import _pack
+import click
+
+from hpcskills.core.cli import run, script
+from hpcskills.sjtu.account import user_info
+from hpcskills.sjtu.tokens import resolve_user
+
+
+@click.command()
+@script
+@click.option("--name", help="HPC username (default: the remembered one).")
+def main(workspace, name):
+    """The user's uid, gid, home, shell, jAccount, email, type, and the account name."""
+    return user_info(workspace, _pack.site(), resolve_user(workspace, name))
+
+
+if __name__ == "__main__":
+    run(main)

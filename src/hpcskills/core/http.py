@@ -1,0 +1,134 @@
+"""HTTP with the pack's rules: timeouts always, TLS verified, retries only for reads."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from hpcskills import __version__
+from hpcskills.core.errors import BadInput, RemoteError
+from hpcskills.core.redact import redact
+
+DEFAULT_TIMEOUT = (10.0, 60.0)
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+USER_AGENT = f"hpc-skills/{__version__}"
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(url: str) -> str:
+    """Accept https anywhere and plain http only on loopback (the simulators)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url.rstrip("/")
+    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
+        return url.rstrip("/")
+    raise BadInput(
+        f"refusing API base URL {url!r}: use https (plain http is only allowed on loopback)",
+        type="insecure_url",
+    )
+
+
+def backoff_delays(retries: int, base: float = 0.5, cap: float = 8.0) -> list[float]:
+    """Delays before each retry: base doubling up to cap."""
+    return [min(cap, base * 2**attempt) for attempt in range(retries)]
+
+
+class HttpSession:
+    """A requests.Session bound to one base URL with the pack's safety rules."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        retries: int = 3,
+        service: str = "service",
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = check_base_url(base_url)
+        self.timeout = timeout
+        self.retries = retries
+        self.service = service
+        self._sleep = sleep
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.trust_env = False  # no proxy or netrc surprises carrying our secrets
+
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else self.base_url + path
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        timeout: tuple[float, float] | None = None,
+        retry: bool | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send one request; retry transient faults only when the call is a read.
+
+        Returns the response for any HTTP status; raises RemoteError when no response came.
+        """
+        method = method.upper()
+        retry = method in IDEMPOTENT_METHODS if retry is None else retry
+        delays = backoff_delays(self.retries) if retry else []
+        url = self.url(path)
+        for attempt in range(len(delays) + 1):
+            try:
+                response = self.session.request(
+                    method, url, timeout=timeout or self.timeout, verify=True, **kwargs
+                )
+            except requests.Timeout as exc:
+                error = RemoteError(
+                    f"{self.service} did not answer in time ({method} {path})",
+                    type="timeout",
+                    retryable=True,
+                )
+                cause: Exception = exc
+            except requests.ConnectionError as exc:
+                error = RemoteError(
+                    f"cannot connect to {self.service} at {self.base_url}: "
+                    f"{redact(_short_reason(exc))}",
+                    type="connection_failed",
+                    hint="check the network and the API URL",
+                    retryable=True,
+                )
+                cause = exc
+            else:
+                if response.status_code not in RETRYABLE_STATUS or attempt == len(delays):
+                    return response
+                self._sleep(_retry_after(response, delays[attempt]))
+                continue
+            if attempt == len(delays):
+                raise error from cause
+            self._sleep(delays[attempt])
+        raise AssertionError("unreachable")
+
+
+def _retry_after(response: requests.Response, default: float) -> float:
+    value = response.headers.get("Retry-After", "")
+    return min(float(value), 30.0) if value.isdigit() else default
+
+
+def _short_reason(exc: Exception) -> str:
+    text = str(exc)
+    for marker in ("Failed to establish a new connection: ", "Caused by "):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    return text.strip("()'\" ")[:200]

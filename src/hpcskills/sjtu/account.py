@@ -1,0 +1,104 @@
+"""User information, storage quota and account changes through the HPC API."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from hpcskills.core.confirm import require_confirmation
+from hpcskills.core.errors import BadInput
+from hpcskills.core.progress import call_with_progress
+from hpcskills.core.workspace import Workspace
+from hpcskills.sjtu.api import HpcApi
+from hpcskills.sjtu.certificates import TWOFA_NOTICE
+from hpcskills.sjtu.site import SiteProfile
+from hpcskills.sjtu.tokens import load_token
+
+QUOTA_TYPES = ("account", "user")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def account_of(home: str) -> str | None:
+    """The account is the parent directory of the home: `%H/home/acct-hpc/u` → `acct-hpc`."""
+    parts = [p for p in home.strip().rstrip("/").split("/") if p]
+    return parts[-2] if len(parts) >= 2 else None
+
+
+def user_info(workspace: Workspace, site: SiteProfile, name: str) -> dict[str, Any]:
+    """`GET /user` plus the account derived from the home path."""
+    user = HpcApi(site, load_token(workspace)).get_user(name)
+    return {"user": user, "account": account_of(str(user.get("home", "")))}
+
+
+def quota(
+    workspace: Workspace,
+    site: SiteProfile,
+    name: str,
+    quota_type: str,
+    account: str | None = None,
+) -> dict[str, Any]:
+    """Quota of the user, of their account, or both. The account is `account` when given
+    (no token needed), else derived from the user's home path via `GET /user`."""
+    api = HpcApi(site)
+    result: dict[str, Any] = {}
+    if quota_type in ("user", "both"):
+        result["user"] = {"name": name, "quota": api.get_quota("user", name)}
+    if quota_type in ("account", "both"):
+        account = account or user_info(workspace, site, name)["account"]
+        if not account:
+            raise BadInput(f"cannot derive the account of {name} from its home path")
+        result["account"] = {"name": account, "quota": api.get_quota("account", account)}
+    return result
+
+
+def validate_changes(
+    site: SiteProfile, changes: dict[str, str | None], password_change: bool
+) -> dict[str, str]:
+    """The requested account changes, checked; BadInput for anything invalid or absent."""
+    given = {k: v for k, v in changes.items() if v is not None}
+    if not given and not password_change:
+        raise BadInput(
+            "nothing to change",
+            hint="pass --email, --jaccount, --contact-method or --new-password-stdin",
+        )
+    if "email" in given and not _EMAIL.match(given["email"]):
+        raise BadInput(f"invalid email address {given['email']!r}", type="invalid_email")
+    if "jAccount" in given and not re.match(r"^[A-Za-z0-9_.-]{1,64}$", given["jAccount"]):
+        raise BadInput(f"invalid jAccount {given['jAccount']!r}", type="invalid_jaccount")
+    method = given.get("contactMethod")
+    if method is not None and method not in site.contact_methods:
+        raise BadInput(
+            f"unknown contact method {method!r}",
+            hint="one of: " + ", ".join(site.contact_methods),
+        )
+    return given
+
+
+def update_user(
+    workspace: Workspace,
+    site: SiteProfile,
+    name: str,
+    changes: dict[str, str],
+    password_change: bool,
+    read_password: Callable[[], str],
+    confirm_token: str | None,
+    wait: float,
+    report: Callable[[str], None],
+) -> dict[str, Any]:
+    """Plan the change (exit 3), then on confirmation send it and wait for the user's 2FA."""
+    shown = {**changes, **({"password": "(new password, not shown)"} if password_change else {})}
+    plan = {
+        "user": name,
+        "changes": shown,
+        "impact": "the HPC account is changed after the user approves two-factor "
+        "authentication (JWB app or email)",
+    }
+    require_confirmation(workspace, "sjtu.update_user", plan, confirm_token)
+    body = dict(changes)
+    if password_change:
+        body["password"] = read_password()
+    api = HpcApi(site, load_token(workspace))
+    report(TWOFA_NOTICE)
+    call_with_progress(lambda: api.patch_user(name, body, wait), report, TWOFA_NOTICE)
+    return {"status": "updated", "user": name, "changed": sorted(shown)}

@@ -1,0 +1,217 @@
+"""Client of the SJTU HPC API (token, certificates, user, quota), exactly as the site serves it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import requests
+
+from hpcskills.core.errors import AuthRequired, BadInput, HpcError, NotFound, RemoteError
+from hpcskills.core.http import HttpSession
+from hpcskills.core.redact import redact, register_secret
+from hpcskills.sjtu.site import SiteProfile
+
+UNBOUND_MARKER = "have not set email or jaccount"
+_SESSION_ID = re.compile(r"session[ _-]?id\W{0,3}([A-Za-z0-9][A-Za-z0-9_-]{5,})", re.I)
+TWOFA_SLACK_SECONDS = 30.0
+
+
+def strip_bearer(text: str) -> str:
+    """The token in a `Bearer <token>` answer."""
+    token = text.strip()
+    if token.lower().startswith("bearer "):
+        token = token[7:].strip()
+    return token
+
+
+def session_id(body: str) -> str | None:
+    """The session ID an internal error carries, if any."""
+    match = _SESSION_ID.search(body)
+    return match.group(1) if match else None
+
+
+def classify_error(status: int, body: str, site: SiteProfile, operation: str) -> HpcError:
+    """The typed error for a non-2xx answer (pure: status + body → error)."""
+    reason = redact(body.strip())[:500] or f"HTTP {status}"
+    lowered = reason.lower()
+    if status >= 500 and status not in (502, 503, 504):
+        sid = session_id(body)
+        tell = f"tell the user the session ID {sid} and " if sid else "ask the user "
+        return RemoteError(
+            f"{operation}: the HPC API reported an internal error (HTTP {status})",
+            type="internal_error",
+            hint=f"{tell}to write to {site.support_email} for help",
+            session_id=sid,
+            support=site.support_email,
+        )
+    if status >= 500:
+        return RemoteError(
+            f"{operation}: the HPC API is unavailable (HTTP {status})",
+            type="service_unavailable",
+            retryable=True,
+        )
+    if UNBOUND_MARKER in lowered:
+        return AuthRequired(
+            f"{operation}: {reason}",
+            type="second_factor_unbound",
+            hint="two-factor authentication cannot run: the user must bind a jAccount or "
+            f"email first, as described at {site.security_docs}",
+            docs=site.security_docs,
+        )
+    if "denied" in lowered:
+        return AuthRequired(
+            f"{operation}: {reason}", type="2fa_denied", hint="ask the user whether to try again"
+        )
+    if "timed out" in lowered or "timeout" in lowered:
+        return AuthRequired(
+            f"{operation}: {reason}",
+            type="2fa_timeout",
+            hint="the user did not approve in time; ask them to be ready, then try again",
+        )
+    if status == 401:
+        return AuthRequired(
+            f"{operation}: the HPC API refused the credentials: {reason}",
+            type="token_invalid",
+            hint="refresh the token with refresh_token.py, or request a new one with req_token.py",
+        )
+    if status == 403:
+        return AuthRequired(f"{operation}: refused: {reason}", type="forbidden")
+    if status == 404:
+        return NotFound(f"{operation}: {reason}")
+    return BadInput(f"{operation}: the HPC API rejected the request: {reason}", type="rejected")
+
+
+class HpcApi:
+    """The HPC API of one site, with an optional bearer token."""
+
+    def __init__(
+        self, site: SiteProfile, token: str | None = None, http: HttpSession | None = None
+    ) -> None:
+        self.site = site
+        self.token = token
+        register_secret(token)
+        timeout = site.api_timeout
+        self.http = http or HttpSession(
+            site.api_base_url, timeout=(min(10.0, timeout), timeout), service="the HPC API"
+        )
+
+    def _auth(self) -> dict[str, str]:
+        if not self.token:
+            raise AuthRequired(
+                "no HPC API token",
+                type="no_token",
+                hint="request one with req_token.py USERNAME --textfile FILE",
+            )
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        operation: str,
+        *,
+        auth: bool = True,
+        wait: float | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        headers = {**kwargs.pop("headers", {}), **(self._auth() if auth else {})}
+        timeout = None
+        if wait is not None:
+            timeout = (self.http.timeout[0], wait + TWOFA_SLACK_SECONDS)
+        try:
+            response = self.http.request(method, path, headers=headers, timeout=timeout, **kwargs)
+        except RemoteError as exc:
+            if wait is not None and exc.type == "timeout":
+                raise AuthRequired(
+                    f"{operation}: no two-factor approval within {wait:.0f} s",
+                    type="2fa_timeout",
+                    hint="ask the user to be ready to approve, then try again",
+                ) from None
+            raise
+        if not response.ok:
+            raise classify_error(response.status_code, response.text, self.site, operation)
+        return response
+
+    def _json(self, response: requests.Response, operation: str) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise RemoteError(f"{operation}: the HPC API answered with invalid JSON") from None
+
+    def request_token(self, operator: str, password: str) -> str:
+        """`POST /token`: a new bearer token for the user's password."""
+        register_secret(password)
+        body = {"domain": self.site.api_domain, "operator": operator, "password": password}
+        response = self._call(
+            "POST",
+            "/token",
+            "token request",
+            auth=False,
+            json=body,
+            headers={"Accept": "text/plain"},
+        )
+        self.token = strip_bearer(response.text)
+        register_secret(self.token)
+        return self.token
+
+    def refresh_token(self) -> str:
+        """`PATCH /token`: a new token; the old one stops working."""
+        response = self._call("PATCH", "/token", "token refresh", json={})
+        self.token = strip_bearer(response.text)
+        register_secret(self.token)
+        return self.token
+
+    def gen_key(self, user: str) -> tuple[str, str]:
+        """`POST /gen_key`: a server-generated Ed25519 key pair (private, public)."""
+        body = {"domain": self.site.api_domain, "hpc_user": user}
+        data = self._json(self._call("POST", "/gen_key", "key generation", json=body), "gen_key")
+        if not isinstance(data, dict) or "private_key" not in data or "public_key" not in data:
+            raise RemoteError("key generation: unexpected answer from the HPC API")
+        register_secret(data["private_key"])
+        return str(data["private_key"]), str(data["public_key"])
+
+    def sign_cert(self, user: str, public_key: str, valid_time: int, wait: float) -> str:
+        """`POST /sign_cert`: blocks until the user approves 2FA; returns the certificate."""
+        body = {
+            "domain": self.site.api_domain,
+            "hpc_user": user,
+            "principals": [user],
+            "public_key": public_key.strip(),
+            "valid_time": int(valid_time),
+        }
+        response = self._call(
+            "POST",
+            "/sign_cert",
+            "certificate request",
+            json=body,
+            wait=wait,
+            headers={"Accept": "text/plain"},
+        )
+        return response.text.strip()
+
+    def get_user(self, name: str) -> dict[str, Any]:
+        """`GET /user`: the user's posixAccount attributes, jAccount, email, type."""
+        params = {"name": name, "domain": self.site.api_domain}
+        data = self._json(self._call("GET", "/user", "user query", params=params), "user")
+        if not isinstance(data, dict):
+            raise RemoteError("user query: unexpected answer from the HPC API")
+        return data
+
+    def patch_user(self, name: str, changes: dict[str, str], wait: float) -> Any:
+        """`PATCH /user`: change password/email/jAccount/contact method; blocks for 2FA."""
+        register_secret(changes.get("password"))
+        body = {"domain": self.site.api_domain, "name": name, **changes}
+        response = self._call("PATCH", "/user", "account update", json=body, wait=wait)
+        try:
+            return response.json()
+        except ValueError:
+            return {"message": redact(response.text.strip())[:500]}
+
+    def get_quota(self, quota_type: str, name: str) -> Any:
+        """`GET /quota` (no auth): storage quota of a user or an account."""
+        params = {"quota_type": quota_type, "name": name}
+        return self._json(
+            self._call("GET", "/quota", f"{quota_type} quota query", auth=False, params=params),
+            "quota",
+        )
