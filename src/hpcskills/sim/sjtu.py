@@ -96,7 +96,6 @@ CONTACT_METHODS = ("jwb", "email")
 USER_NAME = re.compile(r"[a-z_][a-z0-9_.-]{0,31}")
 FIRST_UID = 10001
 FIRST_GID = 20001
-GIB = 1024**3
 TIB = 1024**4
 # storage -> (limit_bytes, limit_files); invented figures, the site publishes none.
 QUOTA_LIMITS = {
