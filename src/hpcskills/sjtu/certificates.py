@@ -17,7 +17,9 @@ from hpcskills.core.progress import call_with_progress
 from hpcskills.core.redact import register_secret
 from hpcskills.core.workspace import Workspace
 from hpcskills.sjtu.api import HpcApi
-from hpcskills.sjtu.certs import (
+from hpcskills.sjtu.site import SiteProfile
+from hpcskills.sjtu.tokens import load_token
+from hpcskills.ssh.certs import (
     CERT_FILE,
     KEY_FILE,
     PUBLIC_KEY_FILE,
@@ -28,8 +30,7 @@ from hpcskills.sjtu.certs import (
     parse_certificate,
     public_line_of,
 )
-from hpcskills.sjtu.site import SiteProfile
-from hpcskills.sjtu.tokens import load_token
+from hpcskills.ssh.identity import key_matches, stored_certificate
 
 REQUEST_FILE = "cert_request.json"
 REQUEST_LOG = "cert_request.log"
@@ -54,24 +55,6 @@ def describe(info: CertInfo, now: datetime, min_valid: int = 0) -> dict[str, Any
         "state": judge(info, now, min_valid),
         "ca_fingerprint": info.ca_fingerprint,
     }
-
-
-def stored_certificate(creds: CredentialStore) -> CertInfo | None:
-    """The certificate in the credentials dir, or None when there is none."""
-    text = creds.read_text(CERT_FILE)
-    return None if text is None else parse_certificate(text)
-
-
-def key_matches(creds: CredentialStore, info: CertInfo) -> bool:
-    """Whether the stored private key is the one the certificate certifies."""
-    pem = creds.read_text(KEY_FILE)
-    if pem is None:
-        return False
-    register_secret(pem)
-    try:
-        return public_line_of(pem + "\n") == info.public_key
-    except (ValueError, TypeError):
-        return False
 
 
 def store(creds: CredentialStore, key: KeyPair, certificate: str, user: str) -> CertInfo:

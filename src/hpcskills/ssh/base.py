@@ -1,0 +1,114 @@
+"""What every backend offers: run a command, stream to or from one, close."""
+
+from __future__ import annotations
+
+import abc
+import shlex
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from hpcskills.core.errors import RemoteError
+
+DEFAULT_COMMAND_TIMEOUT = 120.0
+DEFAULT_CONNECT_TIMEOUT = 15.0
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A login or data node: where to connect and as whom."""
+
+    host: str
+    port: int
+    user: str
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name or self.host
+
+    @property
+    def known_hosts_name(self) -> str:
+        """The host's name in known_hosts: `host`, or `[host]:port` off port 22."""
+        return self.host if self.port == 22 else f"[{self.host}]:{self.port}"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The key, its certificate and the pinned host keys, all in the credentials dir."""
+
+    key_path: Path
+    cert_path: Path
+    known_hosts: Path
+    totp_secret_path: Path | None = None
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """The outcome of one remote command."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def check(self, what: str) -> CommandResult:
+        """Self if the command succeeded, else RemoteError with its stderr."""
+        if not self.ok:
+            reason = (self.stderr.strip() or self.stdout.strip())[-500:]
+            raise RemoteError(
+                f"{what} failed (exit {self.returncode}): {reason}",
+                type="remote_command_failed",
+                exit_status=self.returncode,
+            )
+        return self
+
+
+def command_line(argv: Sequence[str]) -> str:
+    """The remote shell command for an argv: every word quoted with shlex.quote."""
+    if not argv:
+        raise ValueError("empty remote command")
+    return " ".join(shlex.quote(str(word)) for word in argv)
+
+
+class Remote(abc.ABC):
+    """An authenticated connection to one endpoint."""
+
+    endpoint: Endpoint
+    logins: int = 0  # new authentications this object made (0 when one was reused)
+
+    @abc.abstractmethod
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: bytes | None = None,
+        timeout: float = DEFAULT_COMMAND_TIMEOUT,
+    ) -> CommandResult:
+        """Run argv on the remote host (quoted), return its exit code and output."""
+
+    @abc.abstractmethod
+    @contextmanager
+    def writer(self, argv: Sequence[str], *, timeout: float) -> Iterator[BinaryIO]:
+        """A stream into the remote command's stdin; raises RemoteError if it fails."""
+
+    @abc.abstractmethod
+    @contextmanager
+    def reader(self, argv: Sequence[str], *, timeout: float) -> Iterator[BinaryIO]:
+        """A stream of the remote command's stdout; raises RemoteError if it fails."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release this process's hold on the connection (a shared master may persist)."""
+
+    def __enter__(self) -> Remote:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

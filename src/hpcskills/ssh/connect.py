@@ -1,0 +1,71 @@
+"""Choose a backend and open a Remote; retry reads (never writes) on dropped connections."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+
+from hpcskills.core.errors import BadInput, RemoteError
+from hpcskills.core.workspace import Workspace
+from hpcskills.ssh.base import DEFAULT_COMMAND_TIMEOUT, CommandResult, Endpoint, Remote
+from hpcskills.ssh.identity import load_identity
+from hpcskills.ssh.openssh import OpenSshRemote, ssh_binary
+from hpcskills.ssh.paramiko_backend import ParamikoRemote
+
+BACKEND_ENV = "HPCSKILLS_SSH_BACKEND"
+BACKENDS = ("auto", "openssh", "paramiko")
+READ_RETRY_DELAYS = (1.0, 3.0)
+
+
+def choose_backend(requested: str, has_ssh: bool, needs_totp: bool) -> str:
+    """'openssh' where an ssh binary exists and no TOTP is needed, else 'paramiko'."""
+    if requested not in BACKENDS:
+        raise BadInput(f"unknown SSH backend {requested!r}", hint="one of: " + ", ".join(BACKENDS))
+    if requested != "auto":
+        if requested == "openssh" and not has_ssh:
+            raise BadInput("no OpenSSH client (ssh) on this machine", hint="use --backend paramiko")
+        return requested
+    return "openssh" if has_ssh and not needs_totp else "paramiko"
+
+
+def open_remote(
+    workspace: Workspace,
+    endpoint: Endpoint,
+    *,
+    backend: str | None = None,
+    report: Callable[[str], None] = lambda _line: None,
+) -> Remote:
+    """A Remote for the endpoint using the workspace's certificate (exit 4 if unusable)."""
+    identity = load_identity(workspace)
+    binary = ssh_binary()
+    chosen = choose_backend(
+        backend or os.environ.get(BACKEND_ENV) or "auto",
+        binary is not None,
+        identity.totp_secret_path is not None,
+    )
+    state_dir = workspace.ensure_state_dir()
+    if chosen == "openssh":
+        assert binary is not None
+        return OpenSshRemote(endpoint, identity, state_dir, report=report, binary=binary)
+    return ParamikoRemote(endpoint, identity, state_dir, report=report)
+
+
+def run_read(
+    remote: Remote,
+    argv: Sequence[str],
+    *,
+    timeout: float = DEFAULT_COMMAND_TIMEOUT,
+    sleep: Callable[[float], None] = time.sleep,
+    report: Callable[[str], None] = lambda _line: None,
+) -> CommandResult:
+    """Run a read-only command, retrying when the connection (not the command) failed."""
+    for attempt, delay in enumerate((*READ_RETRY_DELAYS, None)):
+        try:
+            return remote.run(argv, timeout=timeout)
+        except RemoteError as exc:
+            if not exc.retryable or delay is None:
+                raise
+            report(f"{exc.message}; retrying ({attempt + 1}/{len(READ_RETRY_DELAYS)})")
+            sleep(delay)
+    raise AssertionError("unreachable")

@@ -1,0 +1,281 @@
+"""The OpenSSH backend: one ControlMaster per host, shared by every script run.
+
+The first call starts a background master (`ssh -M -N -f`, ControlPersist) that logs in
+once; later calls, from any process, run over its socket without a new login. Host keys
+are pinned in `credentials/known_hosts` (`StrictHostKeyChecking=accept-new`): a first
+contact is recorded and reported, a changed key is refused.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+from hpcskills.core.errors import AuthRequired, HpcError, RemoteError
+from hpcskills.ssh.base import (
+    DEFAULT_COMMAND_TIMEOUT,
+    DEFAULT_CONNECT_TIMEOUT,
+    CommandResult,
+    Endpoint,
+    Identity,
+    Remote,
+    command_line,
+)
+from hpcskills.ssh.certs import fingerprint
+from hpcskills.ssh.hostkeys import changed_key_error, pinned_keys
+
+DEFAULT_PERSIST_SECONDS = 600
+SSH_EXIT_CONNECTION = 255
+_SOCKET_PATH_BUDGET = 100  # sun_path is 108 bytes; %C adds 40
+
+
+def ssh_binary() -> str | None:
+    """The OpenSSH client, if this machine has one."""
+    return shutil.which("ssh")
+
+
+def control_dir(state_dir: Path) -> Path:
+    """A private dir for control sockets, short enough for a unix socket path."""
+    preferred = state_dir / "ssh"
+    if len(str(preferred)) + 42 <= _SOCKET_PATH_BUDGET:
+        chosen = preferred
+    else:
+        digest = hashlib.sha256(str(state_dir).encode()).hexdigest()[:12]
+        chosen = Path(tempfile.gettempdir()) / f"hpcskills-ssh-{os.getuid()}-{digest}"
+    chosen.mkdir(parents=True, exist_ok=True, mode=0o700)
+    chosen.chmod(0o700)
+    return chosen
+
+
+def base_options(identity: Identity, control_path: Path, connect_timeout: float) -> list[str]:
+    """Options that make ssh use only our key, certificate and pinned host keys."""
+    options = {
+        "BatchMode": "yes",
+        "IdentitiesOnly": "yes",
+        "IdentityAgent": "none",
+        "IdentityFile": str(identity.key_path),
+        "CertificateFile": str(identity.cert_path),
+        "UserKnownHostsFile": str(identity.known_hosts),
+        "GlobalKnownHostsFile": "/dev/null",
+        "StrictHostKeyChecking": "accept-new",
+        "HashKnownHosts": "no",
+        "UpdateHostKeys": "no",
+        "ControlPath": str(control_path),
+        "ConnectTimeout": str(int(connect_timeout)),
+        "ServerAliveInterval": "15",
+        "ServerAliveCountMax": "3",
+        "Ciphers": "^aes128-gcm@openssh.com",
+        "LogLevel": "ERROR",
+    }
+    args = ["-F", "/dev/null"]
+    for key, value in options.items():
+        args += ["-o", f"{key}={value}"]
+    return args
+
+
+def classify_failure(stderr: str, endpoint: Endpoint, known_hosts: Path) -> HpcError:
+    """The typed error for an ssh client failure (exit 255), from its stderr."""
+    text = stderr.strip()
+    lowered = text.lower()
+    if "remote host identification has changed" in lowered or (
+        "host key verification failed" in lowered
+    ):
+        return changed_key_error(endpoint, known_hosts, text)
+    if "permission denied" in lowered or "too many authentication failures" in lowered:
+        return AuthRequired(
+            f"{endpoint.label} refused the SSH certificate: {text[-300:]}",
+            type="ssh_auth_failed",
+            hint="request a fresh certificate with req_certificate.py (the user must "
+            "approve 2FA); if it persists the account may be banned for an hour (fail2ban)",
+        )
+    return RemoteError(
+        f"cannot reach {endpoint.label} ({endpoint.host}:{endpoint.port}): {text[-300:]}",
+        type="connection_failed",
+        hint="check the network (some entry nodes need a campus IP) and try again",
+        retryable=True,
+    )
+
+
+class OpenSshRemote(Remote):
+    """Commands over a persistent OpenSSH ControlMaster connection."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        identity: Identity,
+        state_dir: Path,
+        *,
+        persist: int = DEFAULT_PERSIST_SECONDS,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        report: Callable[[str], None] = lambda _line: None,
+        binary: str = "ssh",
+    ) -> None:
+        self.endpoint = endpoint
+        self.identity = identity
+        self.persist = persist
+        self.connect_timeout = connect_timeout
+        self.report = report
+        self.binary = binary
+        self.control_path = control_dir(state_dir) / "%C"
+        self.first_contact_fingerprint: str | None = None
+        self._master_checked = False
+
+    def _args(self, *extra: str) -> list[str]:
+        options = base_options(self.identity, self.control_path, self.connect_timeout)
+        target = ["-p", str(self.endpoint.port), "-l", self.endpoint.user]
+        return [self.binary, *options, *extra, *target, "--", self.endpoint.host]
+
+    def _master_alive(self) -> bool:
+        check = subprocess.run(
+            self._args("-O", "check"),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=self.connect_timeout,
+        )
+        return check.returncode == 0
+
+    def ensure_master(self) -> None:
+        """Reuse the host's master connection, or log in once and leave one running."""
+        if self._master_checked:
+            return
+        lock_path = Path(str(self.control_path).replace("%C", f"{self.endpoint.host}.lock"))
+        with open(lock_path, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not self._master_alive():
+                self._start_master()
+        self._master_checked = True
+
+    def _start_master(self) -> None:
+        first_contact = not pinned_keys(self.identity.known_hosts, self.endpoint)
+        with tempfile.TemporaryFile() as errors:
+            try:
+                proc = subprocess.run(
+                    self._args(
+                        "-M",
+                        "-N",
+                        "-f",
+                        "-o",
+                        "ControlMaster=yes",
+                        "-o",
+                        f"ControlPersist={self.persist}",
+                    ),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=errors,
+                    timeout=self.connect_timeout + 30,
+                )
+            except subprocess.TimeoutExpired:
+                raise RemoteError(
+                    f"login to {self.endpoint.label} timed out", type="timeout", retryable=True
+                ) from None
+            errors.seek(0)
+            stderr = errors.read().decode(errors="replace")
+        if proc.returncode != 0:
+            raise classify_failure(stderr, self.endpoint, self.identity.known_hosts)
+        self.logins += 1
+        if self.identity.known_hosts.exists():
+            self.identity.known_hosts.chmod(0o600)
+        if first_contact:
+            keys = pinned_keys(self.identity.known_hosts, self.endpoint)
+            if keys:
+                self.first_contact_fingerprint = fingerprint(keys[0])
+                self.report(
+                    f"first contact with {self.endpoint.label}: pinned its host key "
+                    f"{self.first_contact_fingerprint} in {self.identity.known_hosts}"
+                )
+
+    def _command(self, argv: Sequence[str]) -> list[str]:
+        self.ensure_master()
+        return [*self._args("-o", "ControlMaster=no"), command_line(argv)]
+
+    def _failed(self, returncode: int, stderr: str) -> HpcError | None:
+        if returncode != SSH_EXIT_CONNECTION:
+            return None
+        return classify_failure(stderr, self.endpoint, self.identity.known_hosts)
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: bytes | None = None,
+        timeout: float = DEFAULT_COMMAND_TIMEOUT,
+    ) -> CommandResult:
+        try:
+            proc = subprocess.run(
+                self._command(argv),
+                input=stdin if stdin is not None else b"",
+                capture_output=True,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired:
+            raise RemoteError(
+                f"{argv[0]} on {self.endpoint.label} did not finish within {timeout:.0f} s",
+                type="timeout",
+                retryable=True,
+            ) from None
+        stderr = proc.stderr.decode(errors="replace")
+        error = self._failed(proc.returncode, stderr)
+        if error is not None:
+            raise error
+        return CommandResult(
+            tuple(argv), proc.returncode, proc.stdout.decode(errors="replace"), stderr
+        )
+
+    @contextmanager
+    def _stream(self, argv: Sequence[str], timeout: float, into_remote: bool) -> Iterator[BinaryIO]:
+        with tempfile.TemporaryFile() as errors:
+            proc = subprocess.Popen(
+                self._command(argv),
+                stdin=subprocess.PIPE if into_remote else subprocess.DEVNULL,
+                stdout=subprocess.PIPE if not into_remote else subprocess.DEVNULL,
+                stderr=errors,
+            )
+            pipe = proc.stdin if into_remote else proc.stdout
+            assert pipe is not None
+            try:
+                yield pipe
+                pipe.close()
+                returncode = proc.wait(timeout=timeout)
+            except BaseException:
+                proc.kill()
+                proc.wait()
+                raise
+            errors.seek(0)
+            stderr = errors.read().decode(errors="replace")
+        error = self._failed(returncode, stderr)
+        if error is not None:
+            raise error
+        CommandResult(tuple(argv), returncode, "", stderr).check(
+            f"{argv[0]} on {self.endpoint.label}"
+        )
+
+    @contextmanager
+    def writer(self, argv: Sequence[str], *, timeout: float) -> Iterator[BinaryIO]:
+        with self._stream(argv, timeout, into_remote=True) as pipe:
+            yield pipe
+
+    @contextmanager
+    def reader(self, argv: Sequence[str], *, timeout: float) -> Iterator[BinaryIO]:
+        with self._stream(argv, timeout, into_remote=False) as pipe:
+            yield pipe
+
+    def close(self) -> None:
+        """Nothing to do: the master stays for the next script run (ControlPersist)."""
+
+    def exit_master(self) -> bool:
+        """End the shared connection now (e.g. at the end of a session)."""
+        proc = subprocess.run(
+            self._args("-O", "exit"),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=self.connect_timeout,
+        )
+        return proc.returncode == 0
