@@ -1,0 +1,25 @@
+#!/usr/bin/env python3
+"""Partitions of a node group: availability, node counts by state, limits (sinfo)."""
+
+import _pack
+import click
+
+from hpcskills.core.cli import log, run, script
+from hpcskills.sjtu.jobs import cluster_status
+from hpcskills.sjtu.options import backend_option, node_group_option
+from hpcskills.sjtu.session import open_session
+
+
+@click.command()
+@script
+@node_group_option
+@backend_option
+def main(workspace, node_group, backend):
+    """sinfo on the node group's login node, with the site profile's known limits."""
+    session = open_session(workspace, _pack.site(), node_group=node_group, backend=backend,
+                           report=log)
+    return cluster_status(session)
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,32 @@
+#!/usr/bin/env python3
+"""The user's jobs on a node group (squeue), optionally with finished ones (sacct)."""
+
+import _pack
+import click
+
+from hpcskills.core.cli import log, run, script
+from hpcskills.sjtu.jobs import list_jobs
+from hpcskills.sjtu.options import backend_option, node_group_option
+from hpcskills.sjtu.session import open_session
+
+
+@click.command()
+@script
+@node_group_option
+@backend_option
+@click.option("--state", "states", multiple=True, help="e.g. RUNNING, PENDING (repeatable).")
+@click.option("--partition", "partitions", multiple=True, help="Repeatable.")
+@click.option("--name", "names", multiple=True, help="Exact job name (repeatable).")
+@click.option("--since", help="Add finished jobs since then: 2h, 3d, 1w or 2026-11-01.")
+@click.option("--all-users", is_flag=True, help="Everyone's jobs, not only the user's.")
+def main(workspace, node_group, backend, states, partitions, names, since, all_users):
+    """One squeue (and one sacct with --since) for all jobs; states are normalized, the
+    raw state and reason are kept."""
+    session = open_session(workspace, _pack.site(), node_group=node_group, backend=backend,
+                           report=log)
+    return list_jobs(session, states=list(states), partitions=list(partitions),
+                     names=list(names), since=since, all_users=all_users)
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,31 @@
+#!/usr/bin/env python3
+"""Run a command on an entry node that no other script covers (confirmed when risky)."""
+
+import _pack
+import click
+
+from hpcskills.core.cli import confirm_option, log, run, script
+from hpcskills.sjtu.options import backend_option, node_group_option
+from hpcskills.sjtu.remote_exec import remote_exec
+from hpcskills.sjtu.session import open_session
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@script
+@node_group_option
+@click.option("--data-node", is_flag=True, help="Run on the node group's data node.")
+@click.option("--timeout", type=click.IntRange(1, 600), default=60, show_default=True)
+@backend_option
+@confirm_option
+@click.argument("argv", nargs=-1, required=True, type=click.UNPROCESSED, metavar="-- COMMAND...")
+def main(workspace, node_group, data_node, timeout, backend, confirm_token, argv):
+    """Each word is passed quoted (no shell expansion). Deleting or overwriting data,
+    cancelling jobs or running shells needs confirmation. Never run heavy computation on
+    login nodes: submit a job instead."""
+    session = open_session(workspace, _pack.site(), node_group=node_group, backend=backend,
+                           business="data" if data_node else "job", report=log)
+    return remote_exec(workspace, session, list(argv), confirm_token, timeout)
+
+
+if __name__ == "__main__":
+    run(main)

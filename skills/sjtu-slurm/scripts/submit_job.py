@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Submit a batch job: the user's script, or a resources spec rendered to #SBATCH lines."""
+
+from pathlib import Path
+
+import _pack
+import click
+
+from hpcskills.core.cli import log, run, script
+from hpcskills.sjtu.options import backend_option
+from hpcskills.sjtu.session import open_session
+from hpcskills.sjtu.submit import parse_env_pairs, prepare, submit
+
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.command()
+@script
+@click.option("--script", "script_file", type=FILE, help="Your own batch script (uploaded).")
+@click.option("--spec", "spec_file", type=FILE, help="JSON resources spec; flags override it.")
+@click.option("--partition", "-p")
+@click.option("--nodes", "-N", type=int)
+@click.option("--ntasks-per-node", type=int)
+@click.option("--cpus-per-task", "-c", type=int)
+@click.option("--gpus", type=int, help="GPUs per node (GPU partitions get --gres=gpu:N).")
+@click.option("--mem", help="Memory per node, e.g. 4G.")
+@click.option("--time", "-t", help="Time limit: D-HH:MM:SS, HH:MM:SS or minutes.")
+@click.option("--name", "-J")
+@click.option("--output", "-o", help="stdout file (Slurm patterns like %j allowed).")
+@click.option("--error", "-e", help="stderr file.")
+@click.option("--workdir", help="Absolute work dir on the cluster (hot storage).")
+@click.option("--module", "modules", multiple=True, help="module load NAME (repeatable).")
+@click.option("--env", "env", multiple=True, metavar="KEY=VALUE", help="Repeatable.")
+@click.option("--command", help="The command(s) the job runs.")
+@click.option("--dry-run", is_flag=True, help="Print the script and checks; submit nothing.")
+@backend_option
+def main(workspace, script_file, spec_file, dry_run, backend, env, modules, **fields):
+    """Checks the partition's node group, limits, GPUs and cold-storage use first; then
+    uploads the script to the work dir and runs sbatch on the partition's login node."""
+    site = _pack.site()
+    prepared = prepare(site, script_file=script_file, spec_file=spec_file,
+                       fields={**fields, "env": parse_env_pairs(env), "modules": list(modules)})
+    if dry_run:
+        return {"dry_run": True, "partition": prepared.partition,
+                "node_group": prepared.node_group, "warnings": prepared.warnings,
+                "script": prepared.script}
+    session = open_session(workspace, site, partition=prepared.partition, backend=backend,
+                           report=log)
+    return submit(session, prepared)
+
+
+if __name__ == "__main__":
+    run(main)
