@@ -1,0 +1,99 @@
+"""Helpers for tests on the real local site (minicluster + SJTU simulator certificate);
+the fixtures using them are in conftest.py. Import from here, not from conftest."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from hpcskills.core.errors import HpcError
+from hpcskills.core.workspace import Workspace
+from hpcskills.sim.sjtu import DEMO_USER, SjtuSimulator
+from hpcskills.sjtu.certificates import request_certificate
+from hpcskills.sjtu.site import SiteProfile, deep_merge, load_site
+from hpcskills.sjtu.tokens import request_token
+from hpcskills.ssh.base import Endpoint
+from hpcskills.ssh.identity import load_identity
+from hpcskills.ssh.openssh import OpenSshRemote
+
+ROOT = Path(__file__).resolve().parents[2]
+MINICLUSTER = ROOT / "scripts" / "minicluster"
+SITE_FILE = ROOT / "skills" / "sjtu-slurm" / "site.json"
+
+
+def require_minicluster() -> None:
+    """Skip without root + HPCSKILLS_MINICLUSTER=1; fail instead in CI or when required."""
+    is_root = os.geteuid() == 0
+    if os.environ.get("CI") and not is_root:
+        pytest.fail("CI must run the minicluster tests as root")
+    if not (is_root and os.environ.get("HPCSKILLS_MINICLUSTER") == "1"):
+        reason = "needs root and HPCSKILLS_MINICLUSTER=1 (scripts/test sets it as root)"
+        if os.environ.get("HPCSKILLS_REQUIRE_MINICLUSTER") == "1":
+            pytest.fail(reason + " (HPCSKILLS_REQUIRE_MINICLUSTER=1)")
+        pytest.skip(reason)
+
+
+def minicluster_up() -> dict:
+    """`scripts/minicluster up` (quick when already up); its site document."""
+    proc = subprocess.run(
+        [str(MINICLUSTER), "up"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads(proc.stdout)
+
+
+@dataclass
+class Cluster:
+    """A workspace with a certificate for the local site, and how scripts reach it."""
+
+    workspace: Path
+    env: dict[str, str]
+    site: dict
+    user: str
+
+    @property
+    def ws_args(self) -> list[str]:
+        return ["--workspace", str(self.workspace)]
+
+    def login_count(self, node: str = "login") -> int:
+        """Real logins (one per authenticated connection) in that node's sshd log."""
+        log = Path(self.site["sshd_logs"][node]).read_text(errors="replace")
+        return log.count(f"Accepted publickey for {self.user} ")
+
+
+def issue_certificate(workspace: Workspace, sim: SjtuSimulator, valid_time: int = 3600) -> None:
+    """Token + certificate for the demo user, through the library, as the scripts do."""
+    base = load_site(SITE_FILE)
+    site = SiteProfile(deep_merge(base.data, {"api": {"base_url": sim.base_url}}))
+    request_token(workspace, site, DEMO_USER.name, DEMO_USER.password)
+    request_certificate(
+        workspace,
+        site,
+        DEMO_USER.name,
+        valid_time=valid_time,
+        wait=30,
+        server_keygen=False,
+        renew=True,
+        no_wait=False,
+        report=lambda _l: None,
+    )
+
+
+def exit_masters(root: Path, site: dict) -> None:
+    """End a workspace's shared SSH connections to the local site's login and data nodes."""
+    workspace = Workspace(root)
+    with contextlib.suppress(HpcError):
+        identity = load_identity(workspace, min_valid=0)
+        for node in ("login", "data"):
+            endpoint = Endpoint(site[node]["host"], site[node]["port"], site["user"])
+            OpenSshRemote(endpoint, identity, workspace.state_dir).exit_master()
