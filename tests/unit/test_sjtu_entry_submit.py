@@ -1,0 +1,191 @@
+"""Entry-node selection and submission checks (pure, on the shipped site profile)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hpcskills.core.errors import BadInput
+from hpcskills.sjtu.entry import canonical_partition, pool_of_path, select_entry_node
+from hpcskills.sjtu.jobs import sacct_since
+from hpcskills.sjtu.remote_exec import risk
+from hpcskills.sjtu.site import load_site
+from hpcskills.sjtu.submit import (
+    cold_paths,
+    parse_env_pairs,
+    prepare,
+    prepare_script,
+    script_file_name,
+)
+
+SITE = load_site(Path(__file__).resolve().parents[2] / "skills" / "sjtu-slurm" / "site.json")
+
+
+@pytest.mark.parametrize(
+    ("partition", "node", "group"),
+    [
+        ("cpu", "pilogin", "pi"),
+        ("a100", "sylogin", "sy"),
+        ("debug100", "sylogin", "sy"),
+        ("arm128c256g", "armlogin", "kp"),
+        ("64c512g", "sylogin", "sy"),
+    ],
+)
+def test_partition_routes_to_its_groups_login_node(partition: str, node: str, group: str) -> None:
+    choice = select_entry_node(SITE, partition=partition)
+    assert (choice.name, choice.node_group, choice.business) == (node, group, "job")
+    assert choice.host.endswith(".hpc.sjtu.edu.cn")
+
+
+def test_debug100_is_accepted_as_debuga100() -> None:
+    assert canonical_partition(SITE, "debug100") == "debuga100"
+    assert "debuga100" in select_entry_node(SITE, partition="debug100").reason
+
+
+def test_unknown_partition_names_the_closest() -> None:
+    with pytest.raises(BadInput) as raised:
+        select_entry_node(SITE, partition="a10O")
+    assert raised.value.type == "unknown_partition"
+    assert "a100" in raised.value.details["closest"]
+
+
+@pytest.mark.parametrize(
+    ("path", "business", "node"),
+    [
+        ("/dssg/home/acct-x/u/run", "data", "sydata"),
+        ("/lustre/home/acct-x/u", "data", "data"),
+        ("/lustre/home/acct-x/u", "job", "pilogin"),
+        ("/dssg/home/a/b", "job", "sylogin"),
+    ],
+)
+def test_storage_routes_to_a_node_that_sees_it(path: str, business: str, node: str) -> None:
+    assert select_entry_node(SITE, storage=path, business=business).name == node
+
+
+def test_storage_outside_every_pool_is_bad_input() -> None:
+    with pytest.raises(BadInput):
+        pool_of_path(SITE, "/etc/passwd")
+    assert pool_of_path(SITE, "/archive/home/a/b") == "archive"
+    with pytest.raises(BadInput):
+        pool_of_path(SITE, "/archiver/x")  # a prefix of the name is not the mount
+
+
+def test_exactly_one_selector() -> None:
+    with pytest.raises(BadInput):
+        select_entry_node(SITE, partition="cpu", node_group="pi")
+    with pytest.raises(BadInput):
+        select_entry_node(SITE)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2h", "now-2hours"),
+        ("3d", "now-3days"),
+        ("1w", "now-1weeks"),
+        ("30m", "now-30minutes"),
+        ("2026-11-01", "2026-11-01"),
+    ],
+)
+def test_sacct_since(text: str, expected: str) -> None:
+    assert sacct_since(text) == expected
+
+
+def test_own_script_needs_a_partition_and_a_shebang() -> None:
+    with pytest.raises(BadInput, match="#!"):
+        prepare_script(SITE, "echo hi\n", "cpu")
+    with pytest.raises(BadInput) as raised:
+        prepare_script(SITE, "#!/bin/bash\necho hi\n", None)
+    assert raised.value.type == "partition_required"
+
+
+def test_own_script_partition_from_sbatch_line_and_flag_added() -> None:
+    from_line = prepare_script(SITE, "#!/bin/bash\n#SBATCH -p a100\nnvidia-smi\n", None)
+    assert (from_line.partition, from_line.node_group) == ("a100", "sy")
+    added = prepare_script(SITE, "#!/bin/bash\necho hi\n", "debug100")
+    assert "#SBATCH --partition=debuga100" in added.script.splitlines()[1]
+    with pytest.raises(BadInput, match="contradicts"):
+        prepare_script(SITE, "#!/bin/bash\n#SBATCH --partition=cpu\n", "a100")
+
+
+def test_scripts_on_cold_storage_are_refused() -> None:
+    assert cold_paths(SITE, "cp /archive/home/a/x.dat . && run /union/y") == [
+        "/archive/home/a/x.dat",
+        "/union/y",
+    ]
+    assert cold_paths(SITE, "run /lustre/home/a/x") == []
+    with pytest.raises(BadInput) as raised:
+        prepare_script(SITE, "#!/bin/bash\n#SBATCH -p cpu\ncat /vault/home/a/data\n", None)
+    assert raised.value.type == "cold_storage_in_job"
+
+
+def test_spec_from_flags_over_spec_file(tmp_path: Path) -> None:
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text('{"partition": "cpu", "command": "hostname", "time": "1:00:00"}')
+    prepared = prepare(
+        SITE,
+        script_file=None,
+        spec_file=spec_file,
+        fields={"partition": "a100", "gpus": 1, "name": "x"},
+    )
+    assert prepared.partition == "a100" and prepared.node_group == "sy"
+    assert "--gres=gpu:1" in prepared.script
+
+
+def test_script_and_spec_do_not_mix(tmp_path: Path) -> None:
+    script = tmp_path / "job.sh"
+    script.write_text("#!/bin/bash\n#SBATCH -p cpu\nhostname\n")
+    with pytest.raises(BadInput, match="cannot be combined"):
+        prepare(SITE, script_file=script, spec_file=None, fields={"gpus": 1})
+
+
+def test_env_pairs_and_file_names() -> None:
+    assert parse_env_pairs(["A=1", "B=x=y", "C="]) == {"A": "1", "B": "x=y", "C": ""}
+    with pytest.raises(BadInput):
+        parse_env_pairs(["NOVALUE"])
+    name = script_file_name("it's; a $(test)", now=0)
+    assert name.startswith("it_s__a___test_-19700101-000000-") and name.endswith(".sbatch")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["rm", "-rf", "x"],
+        ["scancel", "1"],
+        ["mv", "a", "b"],
+        ["bash", "-c", "ls"],
+        ["python3", "x.py"],
+        ["find", ".", "-delete"],
+        ["sed", "-i", "s/a/b/", "f"],
+        ["dd", "if=/dev/zero", "of=f"],
+        ["git", "clean", "-fdx"],
+        ["tee", "f"],
+        ["rsync", "-a", "--delete", "a/", "b/"],
+        ["truncate", "-s0", "f"],
+        ["/bin/rm", "f"],
+    ],
+)
+def test_destructive_commands_are_risky(argv: list[str]) -> None:
+    assert risk(argv) not in (None, "?dest")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["ls", "-la"],
+        ["squeue"],
+        ["cat", "f"],
+        ["df", "-h"],
+        ["tee", "-a", "f"],
+        ["find", ".", "-name", "x"],
+        ["git", "status"],
+    ],
+)
+def test_reading_commands_are_not(argv: list[str]) -> None:
+    assert risk(argv) is None
+
+
+def test_copies_ask_to_check_their_destination() -> None:
+    assert risk(["cp", "a", "b"]) == "?dest"
+    assert risk(["rsync", "-a", "src/", "dst/"]) == "?dest"
