@@ -16,7 +16,7 @@ from hpcskills.sjtu.site import SiteProfile
 from hpcskills.sjtu.tokens import load_token
 
 QUOTA_TYPES = ("account", "user")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def account_of(home: str) -> str | None:
@@ -62,9 +62,9 @@ def validate_changes(
             "nothing to change",
             hint="pass --email, --jaccount, --contact-method or --new-password-stdin",
         )
-    if "email" in given and not _EMAIL.match(given["email"]):
+    if "email" in given and not _EMAIL.fullmatch(given["email"]):
         raise BadInput(f"invalid email address {given['email']!r}", type="invalid_email")
-    if "jAccount" in given and not re.match(r"^[A-Za-z0-9_.-]{1,64}$", given["jAccount"]):
+    if "jAccount" in given and not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", given["jAccount"]):
         raise BadInput(f"invalid jAccount {given['jAccount']!r}", type="invalid_jaccount")
     method = given.get("contactMethod")
     if method is not None and method not in site.contact_methods:

@@ -14,7 +14,7 @@ from hpcskills.sjtu.site import SiteProfile
 
 TOKEN_FILE = "hpc_token"
 PROFILE_FILE = "sjtu.json"
-_USERNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+_USERNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
 REQ_TOKEN_HINT = (
     "ask the user for their HPC password as an uploaded file, then run "
     "req_token.py USERNAME --textfile FILE"
@@ -23,7 +23,7 @@ REQ_TOKEN_HINT = (
 
 def check_username(name: str) -> str:
     """A valid HPC username, or BadInput."""
-    if not _USERNAME.match(name or ""):
+    if not _USERNAME.fullmatch(name or ""):
         raise BadInput(f"invalid HPC username {name!r}", type="invalid_username")
     return name
 
@@ -70,7 +70,17 @@ def request_token(
 ) -> dict[str, Any]:
     """`POST /token` with the password, save the token, remember the user."""
     check_username(user)
-    token = HpcApi(site).request_token(user, password)
+    try:
+        token = HpcApi(site).request_token(user, password)
+    except AuthRequired as exc:
+        if exc.type != "token_invalid":
+            raise
+        raise AuthRequired(
+            f"the HPC API refused the username or password ({exc.message})",
+            type="login_failed",
+            hint="ask the user to check their HPC username and password, then to upload the "
+            "password file again; do not retry with the same password",
+        ) from None
     path = save_token(workspace, token)
     remember_user(workspace, user)
     return {"status": "issued", "user": user, "token_file": str(path)}
