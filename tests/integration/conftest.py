@@ -7,7 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sitefix import Cluster, exit_masters, issue_certificate, minicluster_up, require_minicluster
+from sitefix import (
+    Cluster,
+    exit_masters,
+    issue_certificate,
+    minicluster_up,
+    require_minicluster,
+    trust_ca,
+)
 
 from hpcskills.core.workspace import Workspace
 from hpcskills.sim.sjtu import SjtuSimulator
@@ -27,7 +34,7 @@ def cluster(sjtu_sim: SjtuSimulator, tmp_path: Path) -> Iterator[Cluster]:
     """The real local site, reachable with a fresh workspace's certificate."""
     require_minicluster()
     site = minicluster_up()
-    Path(site["trusted_ca_file"]).write_text(sjtu_sim.ca_public_key + "\n")
+    trust_ca(sjtu_sim.ca_public_key_path)
     root = tmp_path / "ws"
     workspace = Workspace(root)
     issue_certificate(workspace, sjtu_sim)

@@ -52,6 +52,18 @@ def minicluster_up() -> dict:
     return json.loads(proc.stdout)
 
 
+def trust_ca(public_key_file: Path) -> None:
+    """Make the local sshd trust a simulator's CA (added beside any others already trusted)."""
+    proc = subprocess.run(
+        [str(MINICLUSTER), "trust-ca", str(public_key_file)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 @dataclass
 class Cluster:
     """A workspace with a certificate for the local site, and how scripts reach it."""

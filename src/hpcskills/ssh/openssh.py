@@ -28,13 +28,17 @@ from hpcskills.ssh.base import (
     Identity,
     Remote,
     command_line,
+    feed_in_background,
 )
 from hpcskills.ssh.certs import fingerprint
 from hpcskills.ssh.hostkeys import changed_key_error, pinned_keys
 
 DEFAULT_PERSIST_SECONDS = 600
 SSH_EXIT_CONNECTION = 255
-_SOCKET_PATH_BUDGET = 100  # sun_path is 108 bytes; %C adds 40
+# sun_path holds 104 bytes on some systems (108 on Linux); the master binds at
+# ControlPath + "." + 16 random chars, and %C is 40 hex chars.
+_SOCKET_PATH_BUDGET = 104
+_SOCKET_NAME_LENGTH = 1 + 40 + 17
 
 
 def ssh_binary() -> str | None:
@@ -45,7 +49,7 @@ def ssh_binary() -> str | None:
 def control_dir(state_dir: Path) -> Path:
     """A private dir for control sockets, short enough for a unix socket path."""
     preferred = state_dir / "ssh"
-    if len(str(preferred)) + 42 <= _SOCKET_PATH_BUDGET:
+    if len(str(preferred)) + _SOCKET_NAME_LENGTH < _SOCKET_PATH_BUDGET:
         chosen = preferred
     else:
         digest = hashlib.sha256(str(state_dir).encode()).hexdigest()[:12]
@@ -230,16 +234,20 @@ class OpenSshRemote(Remote):
         )
 
     @contextmanager
-    def _stream(self, argv: Sequence[str], timeout: float, into_remote: bool) -> Iterator[BinaryIO]:
+    def _stream(
+        self, argv: Sequence[str], timeout: float, into_remote: bool, feed: bytes | None = None
+    ) -> Iterator[BinaryIO]:
         with tempfile.TemporaryFile() as errors:
             proc = subprocess.Popen(
                 self._command(argv),
-                stdin=subprocess.PIPE if into_remote else subprocess.DEVNULL,
+                stdin=subprocess.PIPE if into_remote or feed is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE if not into_remote else subprocess.DEVNULL,
                 stderr=errors,
             )
             pipe = proc.stdin if into_remote else proc.stdout
             assert pipe is not None
+            if feed is not None and proc.stdin is not None:
+                feed_in_background(proc.stdin, feed)
             try:
                 yield pipe
                 pipe.close()
@@ -263,8 +271,10 @@ class OpenSshRemote(Remote):
             yield pipe
 
     @contextmanager
-    def reader(self, argv: Sequence[str], *, timeout: float) -> Iterator[BinaryIO]:
-        with self._stream(argv, timeout, into_remote=False) as pipe:
+    def reader(
+        self, argv: Sequence[str], *, timeout: float, stdin: bytes | None = None
+    ) -> Iterator[BinaryIO]:
+        with self._stream(argv, timeout, into_remote=False, feed=stdin) as pipe:
             yield pipe
 
     def close(self) -> None:
