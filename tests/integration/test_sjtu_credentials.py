@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -28,6 +27,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_ssh_public_identity,
     load_ssh_public_key,
 )
+from scriptrun import Result, register_secret, run_script
 
 from hpcskills.core.workspace import Workspace
 from hpcskills.sim.sjtu import (
@@ -58,9 +58,6 @@ SCRIPTS = [
     "update_user.py",
 ]
 
-ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
-Result = Any  # tests/conftest.py's Result: argv, returncode, stdout, stderr, data, error
-
 
 # -- fixtures and helpers --------------------------------------------------------------------
 
@@ -68,8 +65,7 @@ Result = Any  # tests/conftest.py's Result: argv, returncode, stdout, stderr, da
 class Site:
     """A running simulator, a workspace, and a way to run the skill's scripts against them."""
 
-    def __init__(self, harness: ModuleType, sim: SjtuSimulator, ws: Path, home: Path) -> None:
-        self.harness = harness
+    def __init__(self, sim: SjtuSimulator, ws: Path, home: Path) -> None:
         self.sim = sim
         self.ws = ws
         self.env = {
@@ -83,10 +79,12 @@ class Site:
     def creds(self) -> Path:
         return self.ws / "credentials"
 
-    def run(self, name: str, *args: str, input: str | None = None,
-            ws: Path | None = None) -> Result:
-        return self.harness.run_script(SKILL, name, *args, "--workspace", str(ws or self.ws),
-                                       env=self.env, input=input)
+    def run(
+        self, name: str, *args: str, input: str | None = None, ws: Path | None = None
+    ) -> Result:
+        return run_script(
+            SKILL, name, *args, "--workspace", str(ws or self.ws), env=self.env, input=input
+        )
 
     def login(self, user: str = USER, password: str = PASSWORD) -> str:
         """A token for `user` in the workspace, made in-process (req_token.py has its own
@@ -106,23 +104,15 @@ class Site:
         return self.sim.stats().get("requests", {}).get(route, 0)
 
 
-@pytest.fixture(scope="session")
-def harness(pytestconfig: pytest.Config) -> ModuleType:
-    """The suite's root conftest (`run_script`, `register_secret`), the very instance whose
-    records the session-wide secret scan reads. `import conftest` is ambiguous here: pytest
-    loads tests/integration/conftest.py under the same module name."""
-    for plugin in pytestconfig.pluginmanager.get_plugins():
-        if Path(getattr(plugin, "__file__", "") or "/").resolve() == ROOT_CONFTEST:
-            for password in (PASSWORD, UNBOUND.password):
-                plugin.register_secret(password)
-            return plugin
-    raise AssertionError(f"{ROOT_CONFTEST} is not loaded")
-
-
 @pytest.fixture
-def site(harness: ModuleType, tmp_path: Path) -> Iterator[Site]:
+def site(tmp_path: Path) -> Iterator[Site]:
+    for password in (PASSWORD, UNBOUND.password):
+        register_secret(password)
     sim = SjtuSimulator(
-        [DEMO_USER, UNBOUND], approve_after=0.05, twofa_timeout=20, log=None,
+        [DEMO_USER, UNBOUND],
+        approve_after=0.05,
+        twofa_timeout=20,
+        log=None,
         state_dir=tmp_path / "sim",
     )
     sim.start()
@@ -131,7 +121,7 @@ def site(harness: ModuleType, tmp_path: Path) -> Iterator[Site]:
     ws = tmp_path / "ws"
     ws.mkdir()
     try:
-        yield Site(harness, sim, ws, home)
+        yield Site(sim, ws, home)
     finally:
         sim.stop()
 
@@ -207,7 +197,7 @@ def test_req_token_from_stdin_and_username_remembered(site: Site) -> None:
 
 def test_textfile_removed_when_the_password_is_wrong(site: Site, tmp_path: Path) -> None:
     wrong = "wrong-password-123"
-    site.harness.register_secret(wrong)
+    register_secret(wrong)
     textfile = tmp_path / "pw.txt"
     textfile.write_text(wrong)
     result = site.run("req_token.py", USER, "--textfile", str(textfile))
@@ -513,12 +503,15 @@ def test_cert_status_valid_and_expiring(site: Site) -> None:
 
 def test_cert_status_expired(site: Site) -> None:
     private, public = generate_key_pair()
-    site.harness.register_secret(private)
+    register_secret(private)
     past = int(time.time()) - 7200
     cert = sign_user_cert(site.sim.ca, load_ssh_public_key(public.encode()), USER, 99, 600, past)
     site.creds.mkdir(mode=0o700)
-    for name, text in (("id_ed25519", private), ("id_ed25519.pub", public),
-                       ("id_ed25519-cert.pub", cert)):
+    for name, text in (
+        ("id_ed25519", private),
+        ("id_ed25519.pub", public),
+        ("id_ed25519-cert.pub", cert),
+    ):
         (site.creds / name).write_text(text.strip() + "\n")
         (site.creds / name).chmod(0o600)
     data = site.run("cert_status.py").data
@@ -611,8 +604,16 @@ def test_update_user_refuses_a_changed_or_tampered_plan(site: Site) -> None:
 
     other_ws = site.ws.parent / "other-ws"
     other_ws.mkdir()
-    foreign = site.run("update_user.py", "--name", USER, "--email", "a@example.org",
-                       "--confirm", token, ws=other_ws)
+    foreign = site.run(
+        "update_user.py",
+        "--name",
+        USER,
+        "--email",
+        "a@example.org",
+        "--confirm",
+        token,
+        ws=other_ws,
+    )
     assert foreign.returncode == 3
 
     assert site.requests("PATCH /user") == 0
@@ -622,14 +623,19 @@ def test_update_user_refuses_a_changed_or_tampered_plan(site: Site) -> None:
 def test_update_password_from_stdin(site: Site) -> None:
     site.login()
     new_password = "brand-new-Passw0rd"
-    site.harness.register_secret(new_password)
+    register_secret(new_password)
     plan = site.run("update_user.py", "--new-password-stdin", input="")
     assert plan.returncode == 3
     assert "password" in plan.error["plan"]["changes"]
     assert site.sim.users[USER].password == PASSWORD
 
-    done = site.run("update_user.py", "--new-password-stdin", "--confirm",
-                    plan.error["confirm"], input=new_password + "\n")
+    done = site.run(
+        "update_user.py",
+        "--new-password-stdin",
+        "--confirm",
+        plan.error["confirm"],
+        input=new_password + "\n",
+    )
     assert done.returncode == 0, done.describe()
     assert site.sim.users[USER].password == new_password
     for result in (plan, done):
@@ -640,8 +646,7 @@ def test_update_user_denied(manual: Site, background: Callable[..., Future[Resul
     site = manual
     site.login()
     token = site.run("update_user.py", "--contact-method", "jwb").error["confirm"]
-    future = background(site.run, "update_user.py", "--contact-method", "jwb",
-                        "--confirm", token)
+    future = background(site.run, "update_user.py", "--contact-method", "jwb", "--confirm", token)
     pending = site.sim.wait_for_2fa(1, timeout=15)
     assert pending[0]["kind"] == "patch_user"
     site.sim.deny_2fa(pending[0]["id"])
@@ -653,9 +658,9 @@ def test_update_user_denied(manual: Site, background: Callable[..., Future[Resul
 # -- contract: --help, bad input, package missing --------------------------------------------
 
 
-def test_every_script_has_help(harness: ModuleType) -> None:
+def test_every_script_has_help() -> None:
     with ThreadPoolExecutor(max_workers=3) as pool:
-        results = list(pool.map(lambda name: harness.run_script(SKILL, name, "--help"), SCRIPTS))
+        results = list(pool.map(lambda name: run_script(SKILL, name, "--help"), SCRIPTS))
     for result in results:
         assert result.returncode == 0, result.describe()
         assert "Usage:" in result.stdout and "--workspace" in result.stdout
@@ -686,8 +691,10 @@ BAD_INPUT = {
         (["--name", USER], "bad_input"),
         (["--name", USER, "--email", "not-an-email"], "invalid_email"),
         (["--name", USER, "--contact-method", "fax"], "bad_input"),
-        (["--name", USER, "--new-password-stdin", "--new-password-textfile", "/tmp/x"],
-         "password_source"),
+        (
+            ["--name", USER, "--new-password-stdin", "--new-password-textfile", "/tmp/x"],
+            "password_source",
+        ),
     ],
 }
 
@@ -696,9 +703,11 @@ BAD_INPUT = {
 def test_bad_input_is_exit_2_json(site: Site, name: str) -> None:
     cases = BAD_INPUT[name]
     with ThreadPoolExecutor(max_workers=3) as pool:
-        results = list(pool.map(
-            lambda args: site.run(name, *args, input=PASSWORD + "\n"), [a for a, _ in cases]
-        ))
+        results = list(
+            pool.map(
+                lambda args: site.run(name, *args, input=PASSWORD + "\n"), [a for a, _ in cases]
+            )
+        )
     for result, (_, error_type) in zip(results, cases, strict=True):
         assert result.returncode == 2, result.describe()
         assert result.error["type"] == error_type, result.describe()
@@ -719,9 +728,9 @@ def bare_python(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_package_missing_is_one_json_error(
-    harness: ModuleType, bare_python: str, tmp_path: Path, name: str
+    bare_python: str, tmp_path: Path, name: str
 ) -> None:
-    result = harness.run_script(SKILL, name, "--workspace", str(tmp_path), python=bare_python)
+    result = run_script(SKILL, name, "--workspace", str(tmp_path), python=bare_python)
     assert result.returncode == 1
     error = result.error
     assert error["type"] == "package_missing"

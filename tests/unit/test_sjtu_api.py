@@ -15,7 +15,7 @@ from hpcskills.core.errors import AuthRequired, BadInput, NotFound, RemoteError
 from hpcskills.core.http import HttpSession
 from hpcskills.core.redact import redact
 from hpcskills.sjtu.api import (
-    TWOFA_SLACK_SECONDS,
+    MAX_TWOFA_SLACK_SECONDS,
     HpcApi,
     classify_error,
     session_id,
@@ -90,8 +90,7 @@ def test_patch_token_refresh(api: HpcApi) -> None:
 
 @responses.activate
 def test_post_gen_key(api: HpcApi) -> None:
-    responses.post(f"{BASE}/gen_key", json={"private_key": "PRIV-KEY-MATERIAL",
-                                            "public_key": PUB})
+    responses.post(f"{BASE}/gen_key", json={"private_key": "PRIV-KEY-MATERIAL", "public_key": PUB})
     assert api.gen_key("hpcrobot") == ("PRIV-KEY-MATERIAL", PUB)
     request = only_call()
     assert body_of(request) == {"domain": "pi", "hpc_user": "hpcrobot"}
@@ -115,7 +114,7 @@ def test_post_sign_cert(api: HpcApi) -> None:
     assert request.headers["Accept"] == "text/plain"
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
     # the call blocks until 2FA: the read timeout covers the whole wait
-    assert request.req_kwargs["timeout"] == (10.0, 600 + TWOFA_SLACK_SECONDS)
+    assert request.req_kwargs["timeout"] == (10.0, 600 + MAX_TWOFA_SLACK_SECONDS)
 
 
 @responses.activate
@@ -137,10 +136,13 @@ def test_patch_user(api: HpcApi) -> None:
     request = only_call()
     assert request.method == "PATCH"
     assert body_of(request) == {
-        "domain": "pi", "name": "hpcrobot", "email": "new@x.org", "password": "new-pw-secret",
+        "domain": "pi",
+        "name": "hpcrobot",
+        "email": "new@x.org",
+        "password": "new-pw-secret",
     }
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
-    assert request.req_kwargs["timeout"][1] == 60 + TWOFA_SLACK_SECONDS
+    assert request.req_kwargs["timeout"][1] == 60 + MAX_TWOFA_SLACK_SECONDS
     assert redact("new-pw-secret") == "***"
 
 
@@ -197,8 +199,10 @@ def test_strip_bearer(text: str, token: str) -> None:
 
 # -- error mapping ---------------------------------------------------------------------------
 
-INTERNAL = ("Internal Server Error. Session ID: 5c1e0f7a-9d4b-4c47-a3c2-1b2d3e4f5a6b. "
-            "Please contact hpc@sjtu.edu.cn with this ID.")
+INTERNAL = (
+    "Internal Server Error. Session ID: 5c1e0f7a-9d4b-4c47-a3c2-1b2d3e4f5a6b. "
+    "Please contact hpc@sjtu.edu.cn with this ID."
+)
 
 
 @responses.activate
@@ -217,8 +221,12 @@ def test_500_is_internal_error_with_session_id_and_support(api: HpcApi) -> None:
 
 @pytest.mark.parametrize(
     ("body", "sid"),
-    [("session_id=abc123XYZ", "abc123XYZ"), ("SessionID: 0123456789", "0123456789"),
-     ("oops", None), ("session id: ab", None)],
+    [
+        ("session_id=abc123XYZ", "abc123XYZ"),
+        ("SessionID: 0123456789", "0123456789"),
+        ("oops", None),
+        ("session id: ab", None),
+    ],
 )
 def test_session_id(body: str, sid: str | None) -> None:
     assert session_id(body) == sid
@@ -318,8 +326,9 @@ def test_wrong_password_is_a_rejection_without_the_password(anon: HpcApi) -> Non
         (500, "", RemoteError, "internal_error"),
     ],
 )
-def test_classify_error(site: SiteProfile, status: int, body: str, cls: type,
-                        error_type: str) -> None:
+def test_classify_error(
+    site: SiteProfile, status: int, body: str, cls: type, error_type: str
+) -> None:
     error = classify_error(status, body, site, "op")
     assert isinstance(error, cls)
     assert error.type == error_type
@@ -338,3 +347,11 @@ def test_invalid_json_answer(api: HpcApi) -> None:
     responses.post(f"{BASE}/gen_key", json=["unexpected"])
     with pytest.raises(RemoteError):
         api.gen_key("hpcrobot")
+
+
+@responses.activate
+def test_short_waits_get_a_short_slack(api: HpcApi) -> None:
+    """`--wait-timeout 1` must not wait 31 s: the slack never exceeds the wait itself."""
+    responses.patch(f"{BASE}/user", json={"name": "hpcrobot"})
+    api.patch_user("hpcrobot", {"email": "new@x.org"}, wait=1)
+    assert only_call().req_kwargs["timeout"][1] == 2

@@ -11,7 +11,7 @@ from hpcskills.core.secret_input import choose_source, refuse_argv_secrets, take
 from hpcskills.sjtu.tokens import request_token
 
 
-@click.command(context_settings={"ignore_unknown_options": False})
+@click.command(context_settings={"ignore_unknown_options": True})  # a "--..." password too
 @script
 @click.argument("username")
 @click.argument("extra", nargs=-1, metavar="")

@@ -14,7 +14,7 @@ from hpcskills.sjtu.site import SiteProfile
 
 UNBOUND_MARKER = "have not set email or jaccount"
 _SESSION_ID = re.compile(r"session[ _-]?id\W{0,3}([A-Za-z0-9][A-Za-z0-9_-]{5,})", re.I)
-TWOFA_SLACK_SECONDS = 30.0
+MAX_TWOFA_SLACK_SECONDS = 30.0  # time for the site to answer once the user decided
 
 
 def strip_bearer(text: str) -> str:
@@ -118,7 +118,7 @@ class HpcApi:
         headers = {**kwargs.pop("headers", {}), **(self._auth() if auth else {})}
         timeout = None
         if wait is not None:
-            timeout = (self.http.timeout[0], wait + TWOFA_SLACK_SECONDS)
+            timeout = (self.http.timeout[0], wait + min(MAX_TWOFA_SLACK_SECONDS, wait))
         try:
             response = self.http.request(method, path, headers=headers, timeout=timeout, **kwargs)
         except RemoteError as exc:
