@@ -10,7 +10,7 @@ from hpcskills.sjtu.remote_exec import remote_exec
 from hpcskills.sjtu.session import open_session
 
 
-@click.command(context_settings={"ignore_unknown_options": True})
+@click.command()
 @script
 @node_group_option
 @click.option("--data-node", is_flag=True, help="Run on the node group's data node.")

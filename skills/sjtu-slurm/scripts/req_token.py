@@ -23,7 +23,8 @@ def main(workspace, username, extra, textfile, password_stdin):
 
     The username is remembered for later scripts. Never pass the password as an argument.
     """
-    refuse_argv_secrets(extra, "--textfile", "--password-stdin")
+    misplaced = [*([username] if username.startswith("-") else []), *extra]
+    refuse_argv_secrets(misplaced, "--textfile", "--password-stdin")
     choose_source(textfile, password_stdin, "--textfile", "--password-stdin")
     return request_token(workspace, _pack.site(), username, take_secret(textfile))
 
