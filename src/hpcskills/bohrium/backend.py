@@ -1,0 +1,193 @@
+"""The operations scripts need, over the OpenAPI (default) — `bohr_cli` has the same shape."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hpcskills.bohrium import download, idempotency
+from hpcskills.bohrium.api import BohriumApi
+from hpcskills.bohrium.packing import Inventory, start_zip
+from hpcskills.bohrium.spec import JobSpec, add_payload
+from hpcskills.bohrium.tiefblue import TiefblueUploader
+from hpcskills.core.errors import NotFound, RemoteError
+from hpcskills.core.redact import register_secret
+
+Report = Callable[[str], None]
+# status flags of list_jobs → API status codes
+STATUS_FILTERS = {"running": 1, "failed": -1, "finished": 2, "pending": 0, "scheduling": 3}
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A linted job ready to send: final spec (name tagged), its input, files to add."""
+
+    spec: JobSpec
+    inventory: Inventory
+    extra_files: dict[str, bytes]
+    key: str
+    tag: str
+
+
+def object_key(store_path: str, job_name: str) -> str:
+    """`{storePath}/input/{name}.zip` with the name made path-safe."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", job_name).strip("._") or "input"
+    return f"{store_path.rstrip('/')}/input/{safe[:100]}.zip"
+
+
+class ApiBackend:
+    """Job operations over the Bohrium OpenAPI and tiefblue."""
+
+    name = "api"
+
+    def __init__(self, api: BohriumApi, report: Report) -> None:
+        self.api = api
+        self.report = report
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def list_jobs(
+        self,
+        *,
+        status: str | None = None,
+        group_id: int | None = None,
+        project_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        code = STATUS_FILTERS[status] if status else None
+        return list(
+            self.api.iter_jobs(status=code, group_id=group_id, project_id=project_id, limit=limit)
+        )
+
+    def job(self, job_id: int) -> dict[str, Any]:
+        return self.api.job(job_id)
+
+    def log_tail(self, job_id: int, max_bytes: int) -> str:
+        data = self.api.log(job_id, page=-1, page_size=max_bytes)
+        return str(data.get("log") or "")
+
+    def save_log(self, job_id: int, target: Path) -> dict[str, Any]:
+        """The whole STDOUTERR log into `target` (resumable when the API gives a file URL)."""
+        data = self.api.log(job_id, page=-1)
+        files = [f for f in data.get("logFiles") or [] if isinstance(f, dict) and f.get("url")]
+        if files:
+            return download.fetch(str(files[0]["url"]), target, report=self.report)
+        part = download.part_path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        size, page = 0, 1
+        with open(part, "w") as handle:
+            while True:
+                chunk = str(self.api.log(job_id, page=page, page_size=65536).get("log") or "")
+                handle.write(chunk)
+                size += len(chunk.encode())
+                if len(chunk.encode()) < 65536:
+                    break
+                page += 1
+        part.replace(target)
+        return {"path": str(target), "bytes": size, "skipped": False}
+
+    def view_conf(self, job_id: int) -> dict[str, Any]:
+        return self.api.view_conf(job_id)
+
+    def snapshot(self, job_id: int) -> Any:
+        return self.api.snapshot(job_id)
+
+    def find_submitted(self, tag: str) -> dict[str, Any] | None:
+        jobs = self.api.iter_jobs(max_pages=idempotency.LOOKUP_PAGES)
+        return idempotency.find_tagged(jobs, tag)
+
+    # -- changing --------------------------------------------------------------------------
+
+    def stop(self, action: str, job_id: int) -> None:
+        self.api.stop(action, job_id)
+
+    def rename(self, job_id: int, name: str) -> None:
+        self.api.rename(job_id, name)
+
+    def fetch_result(self, job: dict[str, Any], target: Path) -> dict[str, Any]:
+        url = job.get("resultUrl")
+        if not url:
+            raise NotFound(f"job {job.get('id')} has no result archive", type="no_results")
+        return download.fetch(str(url), target, report=self.report)
+
+    def submit(self, submission: Submission) -> dict[str, Any]:
+        """create → zip + upload (overlapped) → add; a lost answer to add is looked up."""
+        spec = submission.spec
+        created = self.api.create_job(
+            spec.project_id or 0, spec.job_name or "job", spec.job_group_id
+        )
+        token = str(created.get("token") or "")
+        register_secret(token)
+        job_id = created.get("jobId")
+        if not job_id or not token or not created.get("storePath"):
+            raise RemoteError("job/create gave no job id or storage token", type="bad_response")
+        key = object_key(str(created["storePath"]), spec.job_name or "input")
+        host = str(created.get("storeHost") or self.api.config.tiefblue_host)
+        self.report(
+            f"created job {job_id}; zipping {submission.inventory.total_bytes} bytes "
+            f"and uploading to storage"
+        )
+        with tempfile.TemporaryDirectory(prefix="bohrium-input-") as tmp:
+            source = start_zip(
+                submission.inventory, Path(tmp) / "input.zip", submission.extra_files
+            )
+            uploader = TiefblueUploader(host, token, report=self.report)
+            uploaded = uploader.upload(key, source, submission.inventory.total_bytes)
+        payload = add_payload(spec, int(job_id), key, created.get("jobGroupId"))
+        try:
+            added = self.api.add_job(payload)
+        except RemoteError as exc:
+            if not exc.retryable:
+                raise
+            return self._after_lost_answer(submission, exc, uploaded.to_dict())
+        return {
+            "job_id": added.get("jobId", job_id),
+            "group_id": added.get("jobGroupId", created.get("jobGroupId")),
+            "bohr_job_id": added.get("bohrJobId"),
+            "upload": uploaded.to_dict(),
+        }
+
+    def _after_lost_answer(
+        self, submission: Submission, error: RemoteError, upload: dict[str, Any]
+    ) -> dict[str, Any]:
+        self.report(
+            f"no answer to the submit ({error.message}); looking the job up by its idempotency tag"
+        )
+        try:
+            found = self.find_submitted(submission.tag)
+        except RemoteError:
+            found = None
+        if found is None:
+            raise RemoteError(
+                f"the submit got no answer ({error.message}) and the job is not listed yet",
+                type="submit_unconfirmed",
+                retryable=True,
+                hint="run the same command again: it first looks for a job carrying this "
+                "idempotency key, so it cannot start a second copy",
+                idempotency_key=submission.key,
+            ) from None
+        return {
+            "job_id": found.get("id"),
+            "group_id": found.get("jobGroupId"),
+            "bohr_job_id": found.get("bohrId"),
+            "upload": upload,
+            "recovered": "the answer to the submit was lost; the job was found by its tag",
+        }
+
+    # -- groups ----------------------------------------------------------------------------
+
+    def groups(self, *, limit: int | None = None, **filters: Any) -> list[dict[str, Any]]:
+        return list(self.api.iter_groups(limit=limit, **filters))
+
+    def create_group(self, name: str, project_id: int) -> int:
+        return self.api.create_group(name, project_id)
+
+    def stop_group(self, action: str, group_id: int) -> None:
+        self.api.stop_group(action, group_id)
+
+    def rename_group(self, group_id: int, name: str) -> None:
+        self.api.rename_group(group_id, name)
