@@ -5,9 +5,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from hpcskills.sim import sjtu
+from hpcskills.sim import bohrium, perseus, sjtu
 
-SIMULATORS: dict[str, Callable[[Sequence[str]], int]] = {"sjtu": sjtu.main}
+SIMULATORS: dict[str, Callable[[Sequence[str]], int]] = {
+    "bohrium": bohrium.main,
+    "perseus": perseus.main,
+    "sjtu": sjtu.main,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
