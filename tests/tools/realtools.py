@@ -107,8 +107,9 @@ class OpenClawHome:
         return run_tool([str(Path(self.bin_dir) / "openclaw"), *args], self.env())
 
     def openclaw_json(self, *args: str) -> Any:
-        """Run `openclaw ... --json`; the parsed stdout (asserts exit 0, no invalid skill)."""
+        """Run `openclaw ... --json`; the parsed stdout. Asserts exit 0 and that no skill was
+        skipped ("Skipping invalid skill", "Skipping escaped skill path", ...)."""
         proc = self.openclaw(*args, "--json")
         assert proc.returncode == 0, f"openclaw {args}: rc={proc.returncode}\n{proc.stderr}"
-        assert "Skipping invalid skill" not in proc.stderr + proc.stdout, proc.stderr
+        assert "Skipping" not in proc.stderr + proc.stdout, proc.stderr
         return json.loads(proc.stdout)
