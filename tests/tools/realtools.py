@@ -44,9 +44,11 @@ def tools() -> dict[str, str]:
 
 
 def skill_folders() -> list[Path]:
-    """Every folder under skills/ that holds a file (what a clone of the repository has)."""
+    """Every folder under skills/ holding a non-hidden file (what a clone of the repository has)."""
     return sorted(
-        p for p in SKILLS.iterdir() if p.is_dir() and any(f.is_file() for f in p.rglob("*"))
+        p
+        for p in SKILLS.iterdir()
+        if p.is_dir() and any(f.is_file() and not f.name.startswith(".") for f in p.rglob("*"))
     )
 
 

@@ -353,11 +353,11 @@ def undeclared_env(skill_dir: Path, package_dir: Path = PACKAGE) -> list[Finding
 
 
 def skill_folders(root: Path = ROOT) -> list[Path]:
-    """Folders under skills/ that hold a file (what a clone of the repository has)."""
+    """Folders under skills/ holding a non-hidden file (what a clone of the repository has)."""
     return sorted(
         p
         for p in (root / "skills").iterdir()
-        if p.is_dir() and any(f.is_file() for f in p.rglob("*"))
+        if p.is_dir() and any(f.is_file() and not f.name.startswith(".") for f in p.rglob("*"))
     )
 
 
