@@ -17,11 +17,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "skills" / "sjtu-slurm" / "scripts"
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
-from sitefix import exit_masters, issue_certificate, minicluster_up, trust_ca  # noqa: E402
-
 from hpcskills.core.workspace import Workspace  # noqa: E402
 from hpcskills.sim.sjtu import SjtuSimulator  # noqa: E402
 from hpcskills.ssh.certs import CERT_FILE, KEY_FILE  # noqa: E402
+
+from sitefix import exit_masters, issue_certificate, minicluster_up, trust_ca  # noqa: E402
 
 
 @dataclass
