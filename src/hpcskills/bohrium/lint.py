@@ -244,7 +244,7 @@ def _waf(result: LintResult, catalog: Catalog, inventory: Inventory, wrap: bool)
     reasons = catalog.waf_reasons(command)
     if not reasons:
         return
-    why = "; ".join(reasons)
+    why = reasons[0] if len(reasons) == 1 else ", ".join(reasons[:-1]) + " and " + reasons[-1]
     if not wrap:
         result.add(
             "warning",

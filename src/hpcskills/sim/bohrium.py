@@ -6,7 +6,8 @@ under ``/_files``. The access key is accepted as ``Authorization: Bearer``, as a
 ``accessKey`` header or as an ``accessKey`` query parameter.
 
 Jobs move with time after ``v2/job/add``: pending (0) → scheduling (3) → running (1) →
-finished (2) or failed (-1), per the scenario (seconds per phase). A job whose command
+finished (2) or failed (-1), per the scenario (seconds per phase, fixed for a job when it is
+submitted, so a scenario change affects only later jobs). A job whose command
 contains the scenario's ``fail_marker`` fails. Failed jobs can keep ``status`` 0 with
 ``webStatus`` -1 for ``failed_status_lag`` seconds, as seen on the platform. Logs grow while a
 job runs; ended jobs get a real ``out.zip`` behind a pre-signed ``resultUrl``.
@@ -157,6 +158,7 @@ class SimJob:
     outcome: str = "finished"
     stop: tuple[str, float] | None = None  # (terminate|kill|cancel, when)
     hold: int | None = None  # a status the job stays in until advanced (tests, demo)
+    timing: tuple[float, float, float] | None = None  # pending, scheduling, running seconds
 
 
 @dataclass
@@ -191,11 +193,16 @@ def iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def phases(job: SimJob, sc: Scenario) -> tuple[float, float, float]:
+    """Seconds pending, scheduling and running: fixed when the job was submitted."""
+    return job.timing or (sc.pending, sc.scheduling, sc.running)
+
+
 def end_of_run(job: SimJob, sc: Scenario) -> float | None:
     """When the job ended (or will end) on its own, ignoring stops."""
     if job.added_at is None:
         return None
-    return job.added_at + sc.pending + sc.scheduling + sc.running
+    return job.added_at + sum(phases(job, sc))
 
 
 def job_status(job: SimJob, now: float, sc: Scenario) -> tuple[int, int, float | None]:
@@ -212,9 +219,10 @@ def job_status(job: SimJob, now: float, sc: Scenario) -> tuple[int, int, float |
         final = {"terminate": 2, "kill": -1}.get(action, 5)
         return final, final, at + sc.stop_delay
     elapsed = now - job.added_at
-    if elapsed < sc.pending:
+    pending, scheduling, _running = phases(job, sc)
+    if elapsed < pending:
         return 0, 0, None
-    if elapsed < sc.pending + sc.scheduling:
+    if elapsed < pending + scheduling:
         return 3, 3, None
     end = end_of_run(job, sc) or now
     if now < end:
@@ -229,8 +237,9 @@ def run_seconds(job: SimJob, now: float, sc: Scenario) -> float:
     """How long the job has been running (its log grows with it)."""
     if job.added_at is None:
         return 0.0
-    start = job.added_at + sc.pending + sc.scheduling
-    stop = min(now, start + sc.running)
+    pending, scheduling, running = phases(job, sc)
+    start = job.added_at + pending + scheduling
+    stop = min(now, start + running)
     if job.stop is not None:
         stop = min(stop, job.stop[1])
     return max(0.0, stop - start)
@@ -252,7 +261,7 @@ def log_text(job: SimJob, now: float, sc: Scenario) -> str:
         lines.append(f"[sim] {job.stop[0]}d by the user")
     elif status == 2:
         lines.append("[sim] finished: exit code 0")
-    elif status in (-1, 0) and job.outcome == "failed" and seconds >= sc.running:
+    elif status in (-1, 0) and job.outcome == "failed" and seconds >= phases(job, sc)[2]:
         lines.append("Error: the command exited with code 1")
     return "\n".join(lines) + "\n"
 
@@ -596,11 +605,7 @@ class BohriumSimulator(SimulatorBase):
         has_results = ended_ok and not (job.stop and job.stop[0] in ("kill", "cancel"))
         group = self.groups.get(job.group_id)
         spec = job.spec
-        start = (
-            None
-            if job.added_at is None
-            else job.added_at + self.scenario.pending + self.scenario.scheduling
-        )
+        start = None if job.added_at is None else job.added_at + sum(phases(job, self.scenario)[:2])
         spend = 0.0 if start is None else max(0.0, (ended or now) - start)
         record = {
             "id": job.id,
@@ -732,6 +737,7 @@ class BohriumSimulator(SimulatorBase):
             job.spec = dict(body)
             job.name = str(body.get("jobName") or job.name)
             job.added_at = self.clock()
+            job.timing = phases(job, self.scenario)
             marker = self.scenario.fail_marker
             job.outcome = "failed" if marker and marker in command else "finished"
             self.counters.inc("events", "jobs_submitted")
@@ -1135,16 +1141,16 @@ class BohriumSimulator(SimulatorBase):
     def advance(self, job_id: int, to: str, hold: bool = False) -> None:
         """Move a submitted job to the start of a phase (or to its end); `hold` keeps it in
         that phase (pending, scheduling or running) until advanced again."""
-        sc = self.scenario
         with self._lock:
             job = self.jobs[job_id]
             now = self.clock()
+            pending, scheduling, running = phases(job, self.scenario)
             offsets = {
                 "pending": 0.0,
-                "scheduling": sc.pending,
-                "running": sc.pending + sc.scheduling,
-                "finished": sc.pending + sc.scheduling + sc.running + 0.001,
-                "failed": sc.pending + sc.scheduling + sc.running + 0.001,
+                "scheduling": pending,
+                "running": pending + scheduling,
+                "finished": pending + scheduling + running + 0.001,
+                "failed": pending + scheduling + running + 0.001,
             }
             if to not in offsets:
                 raise ValueError(f"unknown phase {to!r}")
