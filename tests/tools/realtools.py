@@ -34,7 +34,7 @@ def tools() -> dict[str, str]:
     found: dict[str, str] = {}
     if text:
         found = json.loads(text)
-        missing = [k for k in TOOL_KEYS if not Path(found.get(k, "")).exists()]
+        missing = [k for k in TOOL_KEYS if not (found.get(k) and Path(found[k]).exists())]
         problem = f"tools missing: {missing}; {problem}" if missing else ""
     if problem:
         if os.environ.get("CI") or os.environ.get("HPCSKILLS_REQUIRE_TOOLS"):
