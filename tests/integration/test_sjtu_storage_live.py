@@ -256,6 +256,19 @@ def test_cold_storage_writes_are_refused_through_a_login_node(cluster: Cluster, 
     assert our_logins(cluster, "login") == logins  # refused before connecting
 
 
+def settled_size(path: Path, quiet: float = 0.5, timeout: float = 30) -> int:
+    """The file's size once it stopped changing for `quiet` seconds."""
+    deadline = time.monotonic() + timeout
+    size = -1
+    while time.monotonic() < deadline:
+        current = path.stat().st_size
+        if current == size:
+            return size
+        size = current
+        time.sleep(quiet)
+    raise AssertionError(f"{path} kept growing")
+
+
 def test_interrupted_upload_resumes(cluster: Cluster, area: Area, tmp_path: Path) -> None:
     local = tmp_path / "big.bin"
     local.write_bytes(os.urandom(50 * 1024 * 1024))
@@ -280,8 +293,7 @@ def test_interrupted_upload_resumes(cluster: Cluster, area: Area, tmp_path: Path
     proc.send_signal(signal.SIGSTOP)
     proc.kill()
     proc.wait()
-    time.sleep(0.5)  # the ssh client sends what it holds, then the remote `cat` ends
-    kept = part.stat().st_size
+    kept = settled_size(part)  # the ssh client sends what it holds, then the remote cat ends
     assert 0 < kept < local.stat().st_size
 
     resumed = call(cluster, "upload.py", str(local), str(area.on("lustre")), "--verify").data
