@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from scriptrun import Result, leaked_secrets, register_secret, run_script
 
 __all__ = ["Result", "register_secret", "run_script"]

@@ -7,6 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from hpcskills.core.workspace import Workspace
+from hpcskills.sim.sjtu import SjtuSimulator
+
 from sitefix import (
     Cluster,
     exit_masters,
@@ -15,9 +19,6 @@ from sitefix import (
     require_minicluster,
     trust_ca,
 )
-
-from hpcskills.core.workspace import Workspace
-from hpcskills.sim.sjtu import SjtuSimulator
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from scriptrun import register_secret, run_script
-from sitefix import Cluster, exit_masters
 
 from hpcskills.core.errors import RemoteError
 from hpcskills.core.workspace import Workspace
@@ -21,6 +19,9 @@ from hpcskills.sjtu.session import open_session
 from hpcskills.sjtu.site import load_site
 from hpcskills.sjtu.submit import prepare, submit
 from hpcskills.ssh.certs import CERT_FILE
+
+from scriptrun import register_secret, run_script
+from sitefix import Cluster, exit_masters
 
 SKILL = "sjtu-slurm"
 NASTY_NAME = 'it\'s; a "test" $(touch /tmp/pwned) `id`'

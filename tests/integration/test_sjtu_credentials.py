@@ -27,7 +27,6 @@ from cryptography.hazmat.primitives.serialization import (
     load_ssh_public_identity,
     load_ssh_public_key,
 )
-from scriptrun import Result, register_secret, run_script
 
 from hpcskills.core.workspace import Workspace
 from hpcskills.sim.sjtu import (
@@ -39,6 +38,8 @@ from hpcskills.sim.sjtu import (
 )
 from hpcskills.sjtu.site import SiteProfile, deep_merge, load_site
 from hpcskills.sjtu.tokens import request_token
+
+from scriptrun import Result, register_secret, run_script
 
 SKILL = "sjtu-slurm"
 SITE_FILE = Path(__file__).resolve().parents[2] / "skills" / SKILL / "site.json"

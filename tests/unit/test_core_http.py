@@ -7,13 +7,8 @@ import requests
 import responses
 
 from hpcskills.core.errors import BadInput, RemoteError
-from hpcskills.core.http import (
-    DEFAULT_TIMEOUT,
-    HttpSession,
-    backoff_delays,
-    check_base_url,
-    is_loopback,
-)
+from hpcskills.core.http import DEFAULT_TIMEOUT, HttpSession, backoff_delays
+from hpcskills.core.urls import check_base_url, is_loopback
 
 BASE = "https://api.example.test"
 

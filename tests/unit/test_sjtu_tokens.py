@@ -11,15 +11,8 @@ import responses
 from hpcskills.core.errors import AuthRequired, BadInput, RemoteError
 from hpcskills.core.workspace import Workspace
 from hpcskills.sjtu.site import API_URL_ENV, SITE_FILE_ENV, SiteProfile, load_site
-from hpcskills.sjtu.tokens import (
-    check_username,
-    load_token,
-    refresh_token,
-    remembered_user,
-    request_token,
-    resolve_user,
-    save_token,
-)
+from hpcskills.sjtu.tokens import load_token, refresh_token, request_token, save_token
+from hpcskills.sjtu.users import check_username, remembered_user, resolve_user
 
 SITE_FILE = Path(__file__).resolve().parents[2] / "skills" / "sjtu-slurm" / "site.json"
 BASE = "https://api.hpc.sjtu.edu.cn"

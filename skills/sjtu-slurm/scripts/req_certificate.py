@@ -6,7 +6,7 @@ import click
 
 from hpcskills.core.cli import log, run, script
 from hpcskills.sjtu.certificates import request_certificate
-from hpcskills.sjtu.tokens import resolve_user
+from hpcskills.sjtu.users import resolve_user
 
 
 @click.command()

@@ -9,7 +9,7 @@ import click
 from hpcskills.core.cli import confirm_option, log, run, script
 from hpcskills.core.secret_input import choose_source, take_secret
 from hpcskills.sjtu.account import update_user, validate_changes
-from hpcskills.sjtu.tokens import resolve_user
+from hpcskills.sjtu.users import resolve_user
 
 
 @click.command()

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from hpcskills.core.errors import AuthRequired, BadInput
-from hpcskills.core.http import check_base_url
 from hpcskills.core.openclaw_config import SkillEntry, load_skill_entry
 from hpcskills.core.redact import register_secret
+from hpcskills.core.urls import check_base_url
 
 SKILL_NAME = "bohrium-job"
 KEY_VARS = ("ACCESS_KEY", "BOHRIUM_ACCESS_KEY")

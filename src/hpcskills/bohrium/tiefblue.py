@@ -22,8 +22,9 @@ from hpcskills.bohrium import storage_param
 from hpcskills.bohrium.envelope import unwrap
 from hpcskills.bohrium.packing import FileSlice, GrowingFile
 from hpcskills.core.errors import HpcError, RemoteError
-from hpcskills.core.http import HttpSession, backoff_delays, check_base_url
+from hpcskills.core.http import HttpSession, backoff_delays
 from hpcskills.core.redact import register_secret
+from hpcskills.core.urls import check_base_url
 
 MiB = 1024 * 1024
 PART_SIZE = 50 * MiB

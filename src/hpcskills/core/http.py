@@ -2,45 +2,21 @@
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
 from hpcskills import __version__
-from hpcskills.core.errors import BadInput, RemoteError
+from hpcskills.core.errors import RemoteError
 from hpcskills.core.redact import redact
+from hpcskills.core.urls import check_base_url
 
 DEFAULT_TIMEOUT = (10.0, 60.0)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 USER_AGENT = f"hpc-skills/{__version__}"
-
-
-def is_loopback(host: str) -> bool:
-    """True for localhost and loopback addresses."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_base_url(url: str) -> str:
-    """Accept https anywhere and plain http only on loopback (the simulators)."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return url.rstrip("/")
-    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
-        return url.rstrip("/")
-    raise BadInput(
-        f"refusing API base URL {url!r}: use https (plain http is only allowed on loopback)",
-        type="insecure_url",
-    )
 
 
 def backoff_delays(retries: int, base: float = 0.5, cap: float = 8.0) -> list[float]:

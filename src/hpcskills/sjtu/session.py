@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from hpcskills.core.workspace import Workspace
 from hpcskills.sjtu.entry import EntryChoice, select_entry_node
 from hpcskills.sjtu.site import SiteProfile
-from hpcskills.sjtu.tokens import resolve_user
+from hpcskills.sjtu.users import resolve_user
 from hpcskills.ssh.base import Endpoint, Remote
 from hpcskills.ssh.connect import open_remote
 

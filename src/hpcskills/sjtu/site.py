@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hpcskills.core.errors import BadInput
-from hpcskills.core.http import check_base_url
+from hpcskills.core.urls import check_base_url
 
 SITE_FILE_ENV = "HPCSKILLS_SITE_FILE"
 API_URL_ENV = "HPCSKILLS_SJTU_API_URL"

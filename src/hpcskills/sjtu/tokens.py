@@ -1,53 +1,22 @@
-"""The HPC API token and the remembered username, kept in the workspace."""
+"""The HPC API token, kept in the workspace's credentials dir."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
-from hpcskills.core.errors import AuthRequired, BadInput
+from hpcskills.core.errors import AuthRequired
 from hpcskills.core.redact import register_secret
 from hpcskills.core.workspace import Workspace
 from hpcskills.sjtu.api import HpcApi
 from hpcskills.sjtu.site import SiteProfile
+from hpcskills.sjtu.users import check_username, remember_user
 
 TOKEN_FILE = "hpc_token"
-PROFILE_FILE = "sjtu.json"
-_USERNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
 REQ_TOKEN_HINT = (
     "ask the user for their HPC password as an uploaded file, then run "
     "req_token.py USERNAME --textfile FILE"
 )
-
-
-def check_username(name: str) -> str:
-    """A valid HPC username, or BadInput."""
-    if not _USERNAME.fullmatch(name or ""):
-        raise BadInput(f"invalid HPC username {name!r}", type="invalid_username")
-    return name
-
-
-def remember_user(workspace: Workspace, user: str) -> None:
-    """Keep the username (not a secret) so later scripts need not ask for it."""
-    workspace.state().write_json(PROFILE_FILE, {"username": user})
-
-
-def remembered_user(workspace: Workspace) -> str | None:
-    data = workspace.state().read_json(PROFILE_FILE) if workspace.state_dir.exists() else None
-    return data.get("username") if isinstance(data, dict) else None
-
-
-def resolve_user(workspace: Workspace, explicit: str | None) -> str:
-    """The username given, else the remembered one, else BadInput with a hint."""
-    user = explicit or remembered_user(workspace)
-    if not user:
-        raise BadInput(
-            "no HPC username given and none remembered",
-            type="username_required",
-            hint="ask the user for their HPC username and pass it",
-        )
-    return check_username(user)
 
 
 def load_token(workspace: Workspace) -> str:

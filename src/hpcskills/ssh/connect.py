@@ -11,7 +11,6 @@ from hpcskills.core.workspace import Workspace
 from hpcskills.ssh.base import DEFAULT_COMMAND_TIMEOUT, CommandResult, Endpoint, Remote
 from hpcskills.ssh.identity import load_identity
 from hpcskills.ssh.openssh import OpenSshRemote, ssh_binary
-from hpcskills.ssh.paramiko_backend import ParamikoRemote
 
 BACKEND_ENV = "HPCSKILLS_SSH_BACKEND"
 BACKENDS = ("auto", "openssh", "paramiko")
@@ -48,6 +47,8 @@ def open_remote(
     if chosen == "openssh":
         assert binary is not None
         return OpenSshRemote(endpoint, identity, state_dir, report=report, binary=binary)
+    from hpcskills.ssh.paramiko_backend import ParamikoRemote  # heavy: only when chosen
+
     return ParamikoRemote(endpoint, identity, state_dir, report=report)
 
 

@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -36,9 +37,10 @@ from hpcskills.ssh.hostkeys import changed_key_error, pinned_keys
 DEFAULT_PERSIST_SECONDS = 600
 SSH_EXIT_CONNECTION = 255
 # sun_path holds 104 bytes on some systems (108 on Linux); the master binds at
-# ControlPath + "." + 16 random chars, and %C is 40 hex chars.
+# ControlPath + "." + 16 random chars while it starts.
 _SOCKET_PATH_BUDGET = 104
-_SOCKET_NAME_LENGTH = 1 + 40 + 17
+_SOCKET_NAME_CHARS = 24
+_SOCKET_NAME_LENGTH = 1 + _SOCKET_NAME_CHARS + 17
 
 
 def ssh_binary() -> str | None:
@@ -57,6 +59,25 @@ def control_dir(state_dir: Path) -> Path:
     chosen.mkdir(parents=True, exist_ok=True, mode=0o700)
     chosen.chmod(0o700)
     return chosen
+
+
+def socket_name(endpoint: Endpoint) -> str:
+    """The control socket's file name for an endpoint (stable, short, no user text)."""
+    key = f"{endpoint.user}@{endpoint.host}:{endpoint.port}".encode()
+    return hashlib.sha256(key).hexdigest()[:_SOCKET_NAME_CHARS]
+
+
+def socket_accepts(path: Path) -> bool:
+    """Whether a master listens on the control socket (a connect, no ssh process)."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(2)
+        probe.connect(str(path))
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
 
 
 def base_options(identity: Identity, control_path: Path, connect_timeout: float) -> list[str]:
@@ -128,7 +149,7 @@ class OpenSshRemote(Remote):
         self.connect_timeout = connect_timeout
         self.report = report
         self.binary = binary
-        self.control_path = control_dir(state_dir) / "%C"
+        self.control_path = control_dir(state_dir) / socket_name(endpoint)
         self.first_contact_fingerprint: str | None = None
         self._master_checked = False
 
@@ -138,23 +159,17 @@ class OpenSshRemote(Remote):
         return [self.binary, *options, *extra, *target, "--", self.endpoint.host]
 
     def _master_alive(self) -> bool:
-        check = subprocess.run(
-            self._args("-O", "check"),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=self.connect_timeout,
-        )
-        return check.returncode == 0
+        return socket_accepts(self.control_path)
 
     def ensure_master(self) -> None:
         """Reuse the host's master connection, or log in once and leave one running."""
         if self._master_checked:
             return
-        lock_path = Path(str(self.control_path).replace("%C", f"{self.endpoint.host}.lock"))
-        with open(lock_path, "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if not self._master_alive():
-                self._start_master()
+        if not self._master_alive():
+            with open(self.control_path.with_suffix(".lock"), "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if not self._master_alive():  # another process may have started it
+                    self._start_master()
         self._master_checked = True
 
     def _start_master(self) -> None:
