@@ -75,16 +75,16 @@ def test_submit_from_template_then_list_describe_log_download(bohrium: Bohrium) 
     assert described["has_results"] is False
     assert "resultUrl" not in json.dumps(described)
 
-    first = bohrium.run("job_log.py", str(job_id), "--tail", "5").data
+    logs = str(bohrium.tmp / "logs")
+    first = bohrium.run("job_log.py", str(job_id), "--tail", "5", "-o", logs).data
     assert first["state"] == "RUNNING" and len(first["lines"]) <= 5
     bohrium.sim.advance(job_id, "finished")
-    log = bohrium.run(
-        "job_log.py", str(job_id), "--tail", "2", "-o", str(bohrium.tmp / "logs")
-    ).data
+    log = bohrium.run("job_log.py", str(job_id), "--tail", "2", "-o", logs).data
     assert log["state"] == "COMPLETED"
     assert log["lines"][-1] == "[sim] finished: exit code 0"
     saved = Path(log["saved"]["path"])
     assert saved.name == f"{job_id}.log" and "step 1:" in saved.read_text()
+    assert saved.read_text().endswith("exit code 0\n")  # a grown log is fetched again
 
     out = bohrium.tmp / "results"
     got = bohrium.run("download_results.py", str(job_id), "-o", str(out), "--unzip").data

@@ -9,34 +9,16 @@ from pathlib import Path
 SKILL_DIR = Path(__file__).resolve().parents[1]
 
 try:
-    import click
-
     import hpcskills.bohrium.context
 except ImportError:
-    print(
-        json.dumps(
-            {
-                "ok": False,
-                "error": {
-                    "type": "package_missing",
-                    "message": "the hpc-skills Python package is not installed for "
-                    + sys.executable,
-                    "hint": f"install it: {sys.executable} -m pip install hpc-skills "
-                    "(or, from a checkout of the pack: pip install /path/to/hpc-skills)",
-                    "retryable": False,
-                },
-            }
-        )
-    )
+    print(json.dumps({"ok": False, "error": {
+        "type": "package_missing",
+        "message": f"the hpc-skills Python package is not installed for {sys.executable}",
+        "hint": f"install it: {sys.executable} -m pip install hpc-skills "
+                "(or, from a checkout of the pack: pip install /path/to/hpc-skills)",
+        "retryable": False,
+    }}))
     sys.exit(1)
-
-backend_option = click.option(
-    "--backend",
-    type=click.Choice(hpcskills.bohrium.context.BACKENDS),
-    default="api",
-    show_default=True,
-    help="api: the Bohrium OpenAPI; cli: the bohr binary, when installed.",
-)
 
 
 def context(backend: str = "api") -> hpcskills.bohrium.context.Context:

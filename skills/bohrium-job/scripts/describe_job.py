@@ -5,12 +5,13 @@ import _pack
 import click
 
 from hpcskills.bohrium.jobs import describe_jobs
+from hpcskills.bohrium.options import backend_option
 from hpcskills.core.cli import run, script
 
 
 @click.command()
 @script
-@_pack.backend_option
+@backend_option
 @click.argument("job_ids", nargs=-1, type=int, required=True)
 def main(workspace, backend, job_ids):
     """State, command, image, machine, times, cost, exit code and file lists of JOB_IDS."""

@@ -6,6 +6,7 @@ from pathlib import Path
 import _pack
 import click
 
+from hpcskills.bohrium.options import backend_option
 from hpcskills.bohrium.results import download_group, download_results
 from hpcskills.core.cli import run, script
 from hpcskills.core.errors import BadInput
@@ -13,17 +14,11 @@ from hpcskills.core.errors import BadInput
 
 @click.command()
 @script
-@_pack.backend_option
+@backend_option
 @click.argument("job_ids", nargs=-1, type=int)
 @click.option("--group", "group_id", type=int, help="Every job of this job group.")
-@click.option(
-    "-o",
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Target directory.",
-)
+@click.option("-o", "--out", "out_dir", required=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Target directory.")
 @click.option("--unzip", is_flag=True, help="Also unpack each out.zip next to it.")
 def main(workspace, backend, job_ids, group_id, out_dir, unzip):
     """Save OUT/<job id>/out.zip per ended job; a rerun resumes and skips finished files."""

@@ -4,6 +4,7 @@
 import _pack
 import click
 
+from hpcskills.bohrium.options import backend_option
 from hpcskills.bohrium.stop import JOB_ACTIONS, stop_jobs
 from hpcskills.core.cli import confirm_option, run, script
 
@@ -11,13 +12,9 @@ from hpcskills.core.cli import confirm_option, run, script
 @click.command()
 @script
 @confirm_option
-@_pack.backend_option
-@click.option(
-    "--action",
-    type=click.Choice(JOB_ACTIONS),
-    required=True,
-    help="terminate: keep results; kill: discard results; delete: remove everything.",
-)
+@backend_option
+@click.option("--action", type=click.Choice(JOB_ACTIONS), required=True,
+              help="terminate: keep results; kill: discard results; delete: remove everything.")
 @click.argument("job_ids", nargs=-1, type=int, required=True)
 def main(workspace, confirm_token, backend, action, job_ids):
     """First call: the plan (exit 3) with each job's state and a confirm token.

@@ -75,7 +75,7 @@ class ApiBackend:
         data = self.api.log(job_id, page=-1)
         files = [f for f in data.get("logFiles") or [] if isinstance(f, dict) and f.get("url")]
         if files:
-            return download.fetch(str(files[0]["url"]), target, report=self.report)
+            return download.fetch(str(files[0]["url"]), target, report=self.report, fresh=True)
         part = download.part_path(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         size, page = 0, 1

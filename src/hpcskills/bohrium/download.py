@@ -16,6 +16,7 @@ import requests
 
 from hpcskills.core.errors import BadInput, RemoteError
 from hpcskills.core.http import HttpSession
+from hpcskills.core.redact import register_secret
 
 CHUNK = 1024 * 1024
 ATTEMPTS = 4
@@ -68,12 +69,20 @@ def fetch(
     *,
     report: Callable[[str], None] = lambda _line: None,
     http: HttpSession | None = None,
+    fresh: bool = False,
 ) -> dict[str, object]:
-    """Download `url` to `target` (resuming `target.part`); skip when `target` exists."""
-    if target.exists():
+    """Download `url` to `target`, resuming `target.part`; skip when `target` exists.
+
+    `fresh` is for content that changes (a running job's log): always download it again,
+    from the start, still replacing `target` only when complete.
+    """
+    register_secret(urlsplit(url).query)  # the signature of a pre-signed URL
+    if target.exists() and not fresh:
         return {"path": str(target), "bytes": target.stat().st_size, "skipped": True}
     target.parent.mkdir(parents=True, exist_ok=True)
     part = part_path(target)
+    if fresh:
+        part.unlink(missing_ok=True)
     resumed_from = part.stat().st_size if part.exists() else 0
     if resumed_from:
         report(f"resuming {target.name} from {resumed_from} bytes")
