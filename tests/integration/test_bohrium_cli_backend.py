@@ -143,6 +143,8 @@ def test_status_filters_and_describe(cli: Cli) -> None:
     assert [j["job_id"] for j in cli.run("list_jobs.py", "--finished").data["jobs"]] == [102]
     assert "-i" in cli.calls()[-1]["argv"]
     assert [j["job_id"] for j in cli.run("list_jobs.py", "--scheduling").data["jobs"]] == [104]
+    # bohr lists 103 as pending (status 0) but its webStatus says failed
+    assert cli.run("list_jobs.py", "--pending").data["jobs"] == []
     assert [j["job_id"] for j in cli.run("list_jobs.py", "-j", "8").data["jobs"]] == [103, 104]
     broken = cli.run("describe_job.py", "103").data["jobs"][0]
     assert (broken["state"], broken["status"], broken["web_status"]) == ("OUT_OF_MEMORY", 0, -1)

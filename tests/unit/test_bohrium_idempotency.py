@@ -44,6 +44,12 @@ def test_tags_and_lookup() -> None:
     ]
     assert find_tagged(jobs, tag)["id"] == 3  # the one still uploading is not a submission
     assert find_tagged(jobs[:2], tag) is None
+    failed = [
+        {"jobName": f"run{tag}", "status": -1, "id": 4},
+        {"jobName": f"run{tag}", "status": 2, "id": 5},
+    ]
+    assert find_tagged(failed, tag)["id"] == 5  # a failed copy may be run again
+    assert find_tagged(failed[:1], tag) is None
     assert check_key("rerun-2") == "rerun-2"
     with pytest.raises(BadInput):
         check_key("has space")

@@ -71,7 +71,7 @@ class ApiBackend:
         return str(data.get("log") or "")
 
     def save_log(self, job_id: int, target: Path) -> dict[str, Any]:
-        """The whole STDOUTERR log into `target` (resumable when the API gives a file URL)."""
+        """The whole STDOUTERR log into `target`, fetched anew each time (it grows)."""
         data = self.api.log(job_id, page=-1)
         files = [f for f in data.get("logFiles") or [] if isinstance(f, dict) and f.get("url")]
         if files:

@@ -16,12 +16,14 @@ from typing import Any
 
 from hpcskills.bohrium.packing import Inventory
 from hpcskills.bohrium.spec import JobSpec
+from hpcskills.bohrium.states import FAILING, job_state
 from hpcskills.core.errors import BadInput
 
 TAG_PREFIX = "-hs"
 TAG_LENGTH = 12
 LOOKUP_PAGES = 5  # the 500 most recent jobs
 UPLOADING = 8  # created, input not yet submitted: not a submitted job
+ENDED_BADLY = FAILING | {"CANCELLED"}
 _KEY = re.compile(r"^[A-Za-z0-9_.-]{4,64}$")
 
 
@@ -59,9 +61,13 @@ def tagged_name(name: str, key: str) -> str:
 
 
 def find_tagged(jobs: Iterable[dict[str, Any]], tag: str) -> dict[str, Any] | None:
-    """The newest submitted job whose name ends with `tag` (jobs still uploading skipped)."""
+    """The newest job carrying `tag` that counts as this submission: queued, running or
+    completed. Jobs still uploading were never submitted; a failed, killed or cancelled one
+    may be run again under the same key."""
     for job in jobs:
         name = str(job.get("jobName") or job.get("name") or "")
-        if name.endswith(tag) and job.get("status") != UPLOADING:
+        if not name.endswith(tag) or job.get("status") == UPLOADING:
+            continue
+        if job_state(job).state not in ENDED_BADLY:
             return job
     return None

@@ -7,7 +7,7 @@ from typing import Any
 
 from hpcskills.bohrium.context import Context
 from hpcskills.bohrium.records import job_id_of, job_record, without_capabilities
-from hpcskills.bohrium.states import job_state
+from hpcskills.bohrium.states import FAILING, job_state
 from hpcskills.core.errors import BadInput, HpcError, NotFound
 
 MAX_LOG_BYTES = 64 * 1024
@@ -16,6 +16,16 @@ BYTES_PER_LINE = 160
 
 def _created(job: dict[str, Any]) -> str:
     return str(job.get("createTime") or "")
+
+
+# what a status flag may show once status and webStatus are both considered
+FLAG_STATES = {
+    "running": {"RUNNING"},
+    "failed": set(FAILING),
+    "finished": {"COMPLETED"},
+    "pending": {"PENDING"},
+    "scheduling": {"PENDING"},
+}
 
 
 def list_jobs(
@@ -35,7 +45,8 @@ def list_jobs(
             for job in ctx.backend.list_jobs(
                 status=status, group_id=group_id, project_id=project_id, limit=limit
             ):
-                merged[job_id_of(job)] = job
+                if job_state(job).state in FLAG_STATES[status]:  # e.g. status 0, webStatus -1
+                    merged[job_id_of(job)] = job
         raw = sorted(merged.values(), key=_created, reverse=True)[:limit]
     jobs = [job_record(job) for job in raw]
     return {"backend": ctx.backend.name, "count": len(jobs), "jobs": jobs}
