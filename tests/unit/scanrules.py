@@ -266,11 +266,11 @@ def imported_modules(path: Path, package: str = "hpcskills") -> set[str]:
     return modules
 
 
-# Which skills run each subpackage's code (the real layout of src/hpcskills). A module's env
-# reads must be declared by a skill when the skill's scripts reach the module through imports
-# AND the skill is one of the module's users here, or a script imports the module directly.
-# This keeps an import chain that merely passes through another platform's code (e.g.
-# jobs → bohrium) from demanding that platform's settings in an unrelated skill.
+# Which skills run each subpackage's code (the real layout of src/hpcskills). A skill must
+# declare the env reads of the modules its scripts reach by imports, where the walk follows
+# only modules of subpackages the skill uses here, or modules a script imports directly.
+# So an import chain through another platform's code (e.g. jobs → bohrium) does not demand
+# that platform's settings from an unrelated skill.
 ALL = "*"
 SUBPACKAGE_USERS: dict[str, tuple[str, ...]] = {
     "": (ALL,),  # hpcskills/__init__.py and top-level modules
@@ -296,11 +296,17 @@ def subpackage(path: Path, package_dir: Path = PACKAGE) -> str | None:
 
 
 def code_of_skill(skill_dir: Path, package_dir: Path = PACKAGE) -> dict[Path, str]:
-    """The files whose env reads a skill must declare: its scripts, and the package modules
-    they reach that this skill uses (SUBPACKAGE_USERS) or import directly; each file with
-    the script that first reaches it."""
+    """The files whose env reads a skill must declare, each with the script that first
+    reaches it: the skill's scripts, the package modules they import, and what those import
+    in turn, following only modules this skill uses (SUBPACKAGE_USERS) or imports directly
+    from a script."""
+
+    def used(path: Path, direct: bool) -> bool:
+        part = subpackage(path, package_dir)
+        users = SUBPACKAGE_USERS.get(part, (ALL,)) if part else (ALL,)
+        return direct or ALL in users or skill_dir.name in users
+
     reached: dict[Path, str] = {}
-    direct: set[Path] = set()
     queue: list[tuple[Path, str]] = [
         (script, script.name) for script in sorted((skill_dir / "scripts").glob("*.py"))
     ]
@@ -309,19 +315,12 @@ def code_of_skill(skill_dir: Path, package_dir: Path = PACKAGE) -> dict[Path, st
         if path in reached:
             continue
         reached[path] = via
+        from_script = subpackage(path, package_dir) is None
         for module in sorted(imported_modules(path)):
             found = module_path(module, package_dir)
-            if found and found not in reached:
-                if subpackage(path, package_dir) is None:
-                    direct.add(found)
+            if found and found not in reached and used(found, from_script):
                 queue.append((found, via))
-
-    def used(path: Path) -> bool:
-        part = subpackage(path, package_dir)
-        users = SUBPACKAGE_USERS.get(part, (ALL,)) if part is not None else (ALL,)
-        return path in direct or ALL in users or skill_dir.name in users
-
-    return {path: via for path, via in reached.items() if used(path)}
+    return reached
 
 
 def unmapped_subpackages(package_dir: Path = PACKAGE) -> list[str]:
