@@ -422,7 +422,6 @@ class BohriumSimulator(SimulatorBase):
         port: int = 0,
         scenario: Scenario | None = None,
         state_dir: Path | str | None = None,
-        extra_keys: Sequence[str] = (),
         log: TextIO | None = sys.stderr,
     ) -> None:
         super().__init__(port=port, log=log)
@@ -442,8 +441,6 @@ class BohriumSimulator(SimulatorBase):
         ):
             path.mkdir(parents=True, exist_ok=True)
         self.users = dict(USERS)
-        for key in extra_keys:
-            self.users[key] = USERS[DEMO_ACCESS_KEY]
         self.jobs: dict[int, SimJob] = {}
         self.groups: dict[int, SimGroup] = {}
         self.objects: dict[str, dict[str, Any]] = {}
