@@ -96,7 +96,9 @@ def run_chain(cluster_ws: Cluster, backend: str) -> None:
 
     listed = call(cluster_ws, "list_jobs.py", "--state", "RUNNING", backend=backend).data
     (row,) = [j for j in listed["jobs"] if j["job_id"] == job_id]
-    assert row["name"] == NASTY_NAME and row["raw_state"] == "RUNNING"
+    # the name ends with the idempotency tag (-hs + 12 hex) the submit adds
+    assert row["name"] == submitted["name"] and row["name"].startswith(NASTY_NAME + "-hs")
+    assert row["raw_state"] == "RUNNING"
 
     info = call(cluster_ws, "job_info.py", job_id, backend=backend).data["jobs"][0]
     assert info["state"] == "RUNNING" and info["scontrol"][0]["stdout_path"]
@@ -114,7 +116,7 @@ def run_chain(cluster_ws: Cluster, backend: str) -> None:
     plan = call(cluster_ws, "cancel_jobs.py", job_id, backend=backend)
     assert plan.returncode == 3
     target = plan.error["plan"]["jobs"][0]
-    assert target["name"] == NASTY_NAME and target["state"] == "RUNNING"
+    assert target["name"] == submitted["name"] and target["state"] == "RUNNING"
     assert wait_for_state(cluster_ws, job_id, {"RUNNING"}, backend) == "RUNNING"  # untouched
     done = call(
         cluster_ws, "cancel_jobs.py", job_id, "--confirm", plan.error["confirm"], backend=backend
@@ -129,7 +131,8 @@ def run_chain(cluster_ws: Cluster, backend: str) -> None:
             break
         time.sleep(0.5)
     # slurmdbd stores double quotes in job names as backticks (Slurm 22.05)
-    assert record["state"] == "CANCELLED" and record["name"] == NASTY_NAME.replace('"', "`")
+    assert record["state"] == "CANCELLED"
+    assert record["name"] == submitted["name"].replace('"', "`")
 
 
 def test_consecutive_runs_reuse_one_login(cluster) -> None:

@@ -7,9 +7,10 @@ import _pack
 import click
 
 from hpcskills.core.cli import log, run, script
+from hpcskills.jobs.slurm_submit import submit_sjtu_once
 from hpcskills.sjtu.options import backend_option
 from hpcskills.sjtu.session import open_session
-from hpcskills.sjtu.submit import parse_env_pairs, prepare, submit
+from hpcskills.sjtu.submit import parse_env_pairs, prepare
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -33,10 +34,14 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--env", "env", multiple=True, metavar="KEY=VALUE", help="Repeatable.")
 @click.option("--command", help="The command(s) the job runs.")
 @click.option("--dry-run", is_flag=True, help="Print the script and checks; submit nothing.")
+@click.option("--idempotency-key", help="Same key = same job, never a second one (default: "
+              "derived from the script and its settings).")
 @backend_option
-def main(workspace, script_file, spec_file, dry_run, backend, env, modules, **fields):
+def main(workspace, script_file, spec_file, dry_run, backend, env, modules, idempotency_key,
+         **fields):
     """Checks the partition's node group, limits, GPUs and cold-storage use first; then
-    uploads the script to the work dir and runs sbatch on the partition's login node."""
+    uploads the script to the work dir and runs sbatch on the partition's login node.
+    Running it again returns the job already submitted (also after a lost answer)."""
     site = _pack.site()
     prepared = prepare(site, script_file=script_file, spec_file=spec_file,
                        fields={**fields, "env": parse_env_pairs(env), "modules": list(modules)})
@@ -46,7 +51,7 @@ def main(workspace, script_file, spec_file, dry_run, backend, env, modules, **fi
                 "script": prepared.script}
     session = open_session(workspace, site, partition=prepared.partition, backend=backend,
                            report=log)
-    return submit(session, prepared)
+    return submit_sjtu_once(workspace, session, prepared, idempotency_key)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,9 +113,12 @@ def script_file_name(name: str, now: float | None = None) -> str:
     return f"{safe}-{stamp}-{secrets.token_hex(3)}.sbatch"
 
 
-def submit(session: ClusterSession, prepared: Prepared) -> dict[str, Any]:
+def submit(
+    session: ClusterSession, prepared: Prepared, sbatch_options: Sequence[str] = ()
+) -> dict[str, Any]:
     """Upload the script to the work dir and sbatch it (never retried: a retry could
-    create a second job)."""
+    create a second job). `sbatch_options` (e.g. the idempotency tag in --job-name)
+    override the script's #SBATCH lines."""
     if prepared.node_group != session.choice.node_group:
         raise BadInput(
             f"partition {prepared.partition} is not in node group {session.choice.node_group}",
@@ -130,7 +133,7 @@ def submit(session: ClusterSession, prepared: Prepared) -> dict[str, Any]:
     remote_dir = upload.stdout.strip().splitlines()[-1]
     script_path = f"{remote_dir}/{file_name}"
     result = session.remote.run(
-        ["sh", "-c", SBATCH_SCRIPT, "sh", remote_dir, *sbatch_argv(script_path)]
+        ["sh", "-c", SBATCH_SCRIPT, "sh", remote_dir, *sbatch_argv(script_path, sbatch_options)]
     )
     if not result.ok:
         raise RemoteError(

@@ -234,13 +234,17 @@ def scancel_argv(job_ids: Sequence[str]) -> list[str]:
     return ["scancel", *check_job_ids(job_ids)]
 
 
-def sbatch_argv(script_path: str) -> list[str]:
-    """sbatch --parsable for a script already on the remote side."""
+def sbatch_argv(script_path: str, options: Sequence[str] = ()) -> list[str]:
+    """sbatch --parsable for a script already on the remote side; `options` are long
+    options (`--job-name=x`) that override the script's own #SBATCH lines."""
     if not script_path or script_path.startswith("-") or not script_path.isprintable():
         raise BadInput(
             f"invalid batch script path: {script_path!r}", hint="give the script's absolute path"
         )
-    return ["sbatch", "--parsable", script_path]
+    bad = [o for o in options if not o.startswith("--") or "\n" in o]
+    if bad:
+        raise BadInput(f"invalid sbatch option: {bad[0]!r}")
+    return ["sbatch", "--parsable", *options, script_path]
 
 
 def seff_argv(job_id: str) -> list[str]:

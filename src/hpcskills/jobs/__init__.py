@@ -1,0 +1,1 @@
+"""Jobs across platforms and sites: batched state refresh, listing, watching, outputs."""
