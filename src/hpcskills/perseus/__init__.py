@@ -1,0 +1,1 @@
+"""Reporting jobs to a PERSEUS portal (`/service/JobManager/add`, seed 002)."""
