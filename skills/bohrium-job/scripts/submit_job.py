@@ -7,6 +7,7 @@ import click
 from hpcskills.bohrium.options import backend_option, submit_options
 from hpcskills.bohrium.submit import SubmitRequest, submit_job
 from hpcskills.core.cli import run, script
+from hpcskills.jobs.bohrium_ledger import record_bohrium
 
 
 @click.command()
@@ -23,7 +24,7 @@ def main(workspace, backend, input_dir, job_file, template, exclude, no_wrap, id
     overrides = {k: v for k, v in fields.items() if v not in (None, ())}
     request = SubmitRequest(input_dir, template, job_file, overrides, tuple(exclude),
                             not no_wrap, dry_run, idempotency_key)
-    return submit_job(_pack.context(backend), request)
+    return record_bohrium(workspace, submit_job(_pack.context(backend), request))
 
 
 if __name__ == "__main__":
