@@ -4,6 +4,8 @@ the job list; the PERSEUS export maps it."""
 
 from __future__ import annotations
 
+import json
+
 from bohriumfix import (
     Bohrium,
     bohrium_fixture,  # noqa: F401 - fixture
@@ -12,7 +14,7 @@ from bohriumfix import (
 
 from hpcskills.sim.perseus import validate_job
 
-from scriptrun import run_script
+from scriptrun import register_secret, run_script
 
 SKILL = "hpc-jobs"
 
@@ -68,3 +70,78 @@ def test_bohrium_job_listed_watched_fetched_and_exported(bohrium: Bohrium) -> No
     assert record["cluster_id"] == "bohrium-cloud" and record["end"]
     assert record["allocated_resources"] == ["machine type c32_m64_cpu"]
     assert validate_job(record, 0) == []
+
+
+def _dp_files(bohrium: Bohrium) -> list[str]:
+    folder = bohrium.tmp / "dp"
+    for n in range(3):
+        (folder / "work" / f"t{n}").mkdir(parents=True)
+        (folder / "work" / f"t{n}" / "in.lmp").write_text(f"run {n}\n")
+    machine = {
+        "batch_type": "Bohrium",
+        "context_type": "Bohrium",
+        "local_root": "./work",
+        "remote_profile": {
+            "email": "user@example.org",
+            "password": "not-used-123",
+            "program_id": 154,
+            "input_data": {
+                "job_type": "container",
+                "image_name": "registry.dp.tech/dptech/lammps:29Sep2021",
+                "scass_type": "c2_m4_cpu",
+                "platform": "ali",
+            },
+        },
+    }
+    resources = {"group_size": 2, "envs": {"OMP_NUM_THREADS": "1"}}
+    task = {
+        "command": "lmp -i in.lmp",
+        "forward_files": ["in.lmp"],
+        "backward_files": ["log.lammps"],
+    }
+    tasks = [{**task, "task_work_path": f"t{n}"} for n in range(3)]
+    for name, value in (("m.json", machine), ("r.json", resources), ("t.json", tasks)):
+        (folder / name).write_text(json.dumps(value))
+    return [
+        "--machine",
+        str(folder / "m.json"),
+        "--resources",
+        str(folder / "r.json"),
+        "--task",
+        str(folder / "t.json"),
+    ]
+
+
+def test_dpdispatcher_bohrium_context_submits_resumes_and_fetches(bohrium: Bohrium) -> None:
+    register_secret("not-used-123")
+    args = _dp_files(bohrium)
+    first = jobs_script(bohrium, "submit_dpdispatcher.py", *args).data
+    assert [j["action"] for j in first["jobs"]] == ["submitted", "submitted"]
+    assert any("password" in note for note in first["notes"])
+    assert bohrium.requests_made("job/add") == 2
+    spec = bohrium.sim.jobs[int(first["jobs"][0]["job_id"])].spec
+    assert "run.sh" in spec["cmd"] and spec["outFiles"] == [
+        "t0/log.lammps",
+        "t0/log",
+        "t0/err",
+        "t1/log.lammps",
+        "t1/log",
+        "t1/err",
+    ]
+
+    again = jobs_script(bohrium, "submit_dpdispatcher.py", *args).data
+    assert [j["action"] for j in again["jobs"]] == ["wait", "wait"]
+    assert bohrium.requests_made("job/add") == 2  # resumed: nothing submitted twice
+
+    ids = [int(j["job_id"]) for j in first["jobs"]]
+    bohrium.sim.advance(ids[0], "finished")
+    bohrium.sim.advance(ids[1], "failed")
+    third = jobs_script(bohrium, "submit_dpdispatcher.py", *args).data
+    assert third["summary"] == {"finished": 2, "failed": 1}
+    assert third["failed_tasks"] == ["t2"] and "--resubmit-failed" in third["hint"]
+    assert (bohrium.tmp / "dp" / "work" / "t0" / "log.lammps").is_file()
+    assert "t0/log.lammps" in third["downloaded"]
+
+    fixed = jobs_script(bohrium, "submit_dpdispatcher.py", *args, "--resubmit-failed").data
+    assert [j["action"] for j in fixed["jobs"]] == ["done", "resubmitted"]
+    assert bohrium.requests_made("job/add") == 3

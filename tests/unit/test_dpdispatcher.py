@@ -79,12 +79,6 @@ def test_same_definition_same_hash_and_jobs() -> None:
     [
         ({**SSH, "batch_type": "PBS"}, None, None, "machine.batch_type"),
         ({**SSH, "context_type": "LocalContext"}, None, None, "machine.context_type"),
-        (
-            {**SSH, "remote_profile": {"hostname": "h", "username": "u", "password": "x"}},
-            None,
-            None,
-            "machine.remote_profile.password",
-        ),
         ({**SSH, "remote_proflie": {}}, None, None, "machine"),
         (None, {"group_size": 1, "cpu_per_nod": 2}, None, "resources"),
         (None, {}, None, "resources.group_size"),
@@ -105,6 +99,24 @@ def test_bad_inputs_name_the_field(machine, resources, tasks, field) -> None:
     with pytest.raises(BadInput) as raised:
         spec(machine, resources, tasks)
     assert raised.value.details["field"] == field
+
+
+def test_passwords_in_the_files_are_never_used() -> None:
+    ssh = {**SSH, "remote_profile": {"hostname": "h", "username": "u", "password": "pw-123"}}
+    assert "password" in spec(ssh).machine.ssh.notes[0]
+    bohrium = {
+        "batch_type": "Bohrium",
+        "context_type": "Bohrium",
+        "remote_profile": {
+            "email": "a@b.c",
+            "password": "pw-123",
+            "program_id": 7,
+            "input_data": {},
+        },
+    }
+    built = spec(bohrium)
+    assert built.machine.bohrium_profile == {"program_id": 7, "input_data": {}}
+    assert "password" in built.machine.notes[0] and "pw-123" not in str(built)
 
 
 def test_unknown_key_gets_a_suggestion() -> None:

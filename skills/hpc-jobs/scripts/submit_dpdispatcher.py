@@ -3,7 +3,7 @@
 
 from pathlib import Path
 
-import _pack  # noqa: F401
+import _pack
 import click
 
 from hpcskills.core.cli import log, run, script
@@ -44,7 +44,8 @@ def main(workspace, machine, resources, tasks, submission, work_base, forward_co
                            backward_common=backward_common)
     options = RunOptions(resubmit_failed=resubmit_failed, dry_run=dry_run, wait=wait,
                          timeout=timeout, backend=backend)
-    return submit_dpdispatcher(workspace, spec, options, report=log)
+    return submit_dpdispatcher(workspace, spec, options, report=log,
+                               bohrium_skill_dir=_pack.SKILL_DIR.parent / "bohrium-job")
 
 
 if __name__ == "__main__":

@@ -187,6 +187,7 @@ class Machine:
     remote_root: str | None
     ssh: SshProfile | None
     bohrium_profile: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -276,13 +277,12 @@ def _ssh_profile(data: Any) -> SshProfile:
     for key in ("hostname", "username"):
         if not isinstance(profile.get(key), str) or not profile[key].strip():
             raise _bad(f"machine.remote_profile.{key}", "is required")
-    if profile.get("password"):
-        raise _bad(
-            "machine.remote_profile.password",
-            "password login is not used by this pack",
-            "log in with the workspace's SSH certificate; remove the password from the file",
-        )
     notes = []
+    if profile.get("password"):
+        notes.append(
+            "remote_profile.password is not used (logins use the workspace's SSH "
+            "certificate); better remove it from the file"
+        )
     if profile.get("key_filename") or profile.get("passphrase"):
         notes.append(
             "key_filename/passphrase are ignored: the workspace's key and certificate are used"
@@ -337,13 +337,14 @@ def parse_machine(data: Any, base_dir: Path) -> Machine:
             _ssh_profile(machine.get("remote_profile")),
         )
     profile = _object(machine.get("remote_profile") or {}, "machine.remote_profile")
-    if profile.get("password") or profile.get("email"):
-        raise _bad(
-            "machine.remote_profile",
-            "email/password login is not used by this pack",
-            "set the Bohrium access key as the bohrium-job skill describes",
+    kept = {k: v for k, v in profile.items() if k not in ("email", "password")}
+    notes = ()
+    if len(kept) < len(profile):
+        notes = (
+            "remote_profile email/password are not used (the Bohrium access key is, see "
+            "the bohrium-job skill); better remove the password from the file",
         )
-    return Machine(batch, context, local_root, None, None, dict(profile))
+    return Machine(batch, context, local_root, None, None, kept, notes)
 
 
 def parse_resources(data: Any, batch_type: str) -> Resources:

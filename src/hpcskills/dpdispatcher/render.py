@@ -129,10 +129,12 @@ def _ending(flag: str, finished: str, res: Resources) -> list[str]:
     ]
 
 
-def render_job(spec: SubmissionSpec, job: JobPlan, remote_dir: str) -> str:
-    """The script of one job for the submission's batch type."""
+def render_job(spec: SubmissionSpec, job: JobPlan, remote_dir: str | None) -> str:
+    """The script of one job for the submission's batch type; `remote_dir` None = the
+    directory the script starts in (a Bohrium job's unpacked input)."""
     res = spec.resources
-    start = [f"REMOTE_ROOT={shlex.quote(remote_dir)}"]
+    root = shlex.quote(remote_dir) if remote_dir is not None else '"$(pwd)"'
+    start = [f"REMOTE_ROOT={root}"]
     if spec.machine.batch_type == "SlurmJobArray":
         slices = [
             job.tasks[i : i + res.slurm_job_size]
@@ -147,7 +149,8 @@ def render_job(spec: SubmissionSpec, job: JobPlan, remote_dir: str) -> str:
         finished = f"{job.hash}_${{SLURM_ARRAY_TASK_ID}}_job_tag_finished"
         return "\n".join([*lines, *_ending(flag, finished, res)]) + "\n"
     flag = f"{job.hash}_flag_if_job_task_fail"
-    header = ["#!/bin/bash"] if spec.machine.batch_type == "Shell" else slurm_header(res)
+    shell = spec.machine.batch_type in ("Shell", "Bohrium")
+    header = ["#!/bin/bash"] if shell else slurm_header(res)
     lines = [*header, "", *environment(res), *start, f'echo 0 > "$REMOTE_ROOT/{flag}"']
     lines += _tasks_body(job.tasks, res, flag)
     return "\n".join([*lines, *_ending(flag, f"{job.hash}_job_tag_finished", res)]) + "\n"

@@ -13,6 +13,7 @@ from typing import Any
 from hpcskills.core.errors import BadInput
 from hpcskills.core.workspace import Workspace
 from hpcskills.dpdispatcher import status, transfer
+from hpcskills.dpdispatcher.bohrium_run import run_bohrium
 from hpcskills.dpdispatcher.inputs import SubmissionSpec
 from hpcskills.dpdispatcher.launch import send_job
 from hpcskills.dpdispatcher.render import JobPlan, plan_jobs, render_job
@@ -77,12 +78,7 @@ def dry_run(spec: SubmissionSpec, base: Path, names: list[str]) -> dict[str, Any
 
 def _endpoint(spec: SubmissionSpec, workspace: Workspace) -> Endpoint:
     ssh = spec.machine.ssh
-    if ssh is None:
-        raise BadInput(
-            "BohriumContext submissions are not supported by submit_dpdispatcher.py yet",
-            type="not_supported",
-            hint="submit Bohrium jobs with the bohrium-job skill",
-        )
+    assert ssh is not None  # SSHContext
     if ssh.totp and not workspace.credentials().exists(TOTP_SECRET_FILE):
         raise BadInput(
             "machine.json names a totp_secret, but the workspace has no credentials/"
@@ -215,12 +211,35 @@ def submit_dpdispatcher(
     *,
     report: Callable[[str], None] = lambda _line: None,
     connect: Connect | None = None,
+    bohrium_skill_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Submit or resume a DPDispatcher submission (see the module docstring)."""
+    """Submit or resume a DPDispatcher submission (see the module docstring); BohriumContext
+    submissions go through the bohrium-job skill in `bohrium_skill_dir`."""
     base = transfer.local_base(spec)
     names = transfer.forward_names(spec, base)
     if options.dry_run:
         return dry_run(spec, base, names)
+    if spec.machine.context_type == "BohriumContext":
+        done = run_bohrium(
+            workspace,
+            spec,
+            skill_dir=bohrium_skill_dir or Path("bohrium-job"),
+            resubmit_failed=options.resubmit_failed,
+            wait=options.wait,
+            timeout=options.timeout,
+            report=report,
+        )
+        notes = [*spec.machine.notes, *done["notes"]]
+        where = {"platform": "bohrium", "local_base": done["base"], "notes": notes}
+        return _report(
+            spec,
+            where,
+            done["rows"],
+            done["actions"],
+            done["refreshed"],
+            done["fetched"],
+            done["waited"],
+        )
     endpoint = _endpoint(spec, workspace)
     opener = connect or (
         lambda e: open_remote(workspace, e, backend=options.backend, report=report)
@@ -242,13 +261,20 @@ def submit_dpdispatcher(
             tags = transfer.task_states(remote, run.remote_dir, spec.tasks)
             rows = status.task_rows(run.jobs, tags, _records(run))
             fetched = _download_due(run, rows)
-            return _report(run, rows, actions, refreshed, fetched, waited)
+            where = {
+                "host": endpoint.host,
+                "remote_dir": run.remote_dir,
+                "local_base": str(base),
+                "notes": list(spec.machine.ssh.notes if spec.machine.ssh else ()),
+            }
+            return _report(spec, where, rows, actions, refreshed, fetched, waited)
     finally:
         remote.close()
 
 
 def _report(
-    run: Session,
+    spec: SubmissionSpec,
+    where: dict[str, Any],
     rows: list[dict[str, Any]],
     actions: list[dict[str, Any]],
     refreshed: list[dict[str, Any]],
@@ -257,11 +283,9 @@ def _report(
 ) -> dict[str, Any]:
     failed = [r for r in rows if r["state"] == "failed"]
     result: dict[str, Any] = {
-        "submission_hash": run.spec.hash,
-        "batch_type": run.spec.machine.batch_type,
-        "host": run.endpoint.host,
-        "remote_dir": run.remote_dir,
-        "local_base": str(run.base),
+        "submission_hash": spec.hash,
+        "batch_type": spec.machine.batch_type,
+        **where,
         "complete": all(r["state"] == "finished" for r in rows),
         "summary": status.summary(rows),
         "jobs": actions,
