@@ -248,7 +248,9 @@ def submit_dpdispatcher(
     try:
         with open_ledger(workspace) as ledger:
             run = Session(spec, plan_jobs(spec), endpoint, remote, ledger, base)
-            poller = Poller(workspace, ledger, report=report, connect=lambda _e: remote)
+            poller = Poller(
+                workspace, ledger, report=report, connect=lambda _e: remote, own_connections=False
+            )
             _upload_once(run)
             refreshed = _refresh(run, poller)
             actions = _submit_what_is_due(run, options.resubmit_failed)

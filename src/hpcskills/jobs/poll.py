@@ -80,6 +80,7 @@ class Poller:
         connect: Connect | None = None,
         retry_reads: bool = True,
         sources: Callable[[Poller, Submission], Source] | None = None,
+        own_connections: bool = True,
     ) -> None:
         self.workspace = workspace
         self.ledger = ledger
@@ -89,6 +90,7 @@ class Poller:
             lambda endpoint: open_remote(workspace, endpoint, backend=backend, report=report)
         )
         self.make_source = sources or make_source
+        self.own_connections = own_connections  # False: `connect` lends connections
         self._remotes: dict[str, Remote] = {}
         self._sources: dict[str, Source] = {}
 
@@ -116,7 +118,7 @@ class Poller:
         key = group_key(record)
         self._sources.pop(key, None)
         remote = self._remotes.pop(key, None)
-        if remote is not None:
+        if remote is not None and self.own_connections:
             with contextlib.suppress(HpcError):
                 remote.close()
 
@@ -144,7 +146,7 @@ class Poller:
         return results
 
     def close(self) -> None:
-        for remote in self._remotes.values():
+        for remote in self._remotes.values() if self.own_connections else ():
             with contextlib.suppress(HpcError):
                 remote.close()
         self._remotes.clear()
