@@ -23,7 +23,7 @@ from hpcskills.sjtu.options import backend_option
               help="Longest pause between polls (they start at 2 s and double).")
 @click.option("--fetch-outputs", is_flag=True, help="Download each ended job's declared outputs.")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("hpc-outputs"), show_default=True, help="Where outputs go.")
+              help="Where outputs go (default: WORKSPACE/hpc-outputs).")
 @backend_option
 def main(workspace, job_ids, all_active, sites, until, timeout, max_interval, fetch_outputs,
          output_dir, backend):
@@ -31,7 +31,8 @@ def main(workspace, job_ids, all_active, sites, until, timeout, max_interval, fe
     poll is reported on stderr with its retry count; it never changes a job's state."""
     plan = WatchPlan(until=until, timeout=timeout, max_interval=max_interval)
     return watch_jobs(workspace, job_ids, all_active=all_active, sites=sites, plan=plan,
-                      output_dir=output_dir if fetch_outputs else None, backend=backend,
+                      output_dir=(output_dir or workspace.root / "hpc-outputs")
+                      if fetch_outputs else None, backend=backend,
                       report=log)
 
 
