@@ -248,6 +248,18 @@ def _write(path: Path, data: bytes) -> Path:
     return path
 
 
+@pytest.mark.skipif(shutil.which("tar") is None, reason="needs tar")
+def test_tar_stream_size_matches_tar(tmp_path: Path) -> None:
+    sizes = [0, 1, 511, 512, 513, 20000]
+    for index, size in enumerate(sizes):
+        (tmp_path / f"f{index}").write_bytes(b"x" * size)
+    names = [f"f{index}" for index in range(len(sizes))]
+    stream = subprocess.run(
+        ["tar", "-C", str(tmp_path), "-cf", "-", *names], capture_output=True, check=True
+    ).stdout
+    assert xfer.tar_stream_size(sizes) == len(stream)
+
+
 def test_missing_paths_are_not_found() -> None:
     with pytest.raises(NotFound):
         xfer.require_kind("none", "/x", "data")

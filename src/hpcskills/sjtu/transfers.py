@@ -255,6 +255,7 @@ Checksums = Callable[[list[str]], list[str]]
 def _copy(
     access: Access,
     where: dict[str, Any],
+    kind: str,
     listings: tuple[xfer.Listing, xfer.Listing],
     send: Send,
     checksums: Checksums | None,
@@ -280,7 +281,9 @@ def _copy(
     details: dict[str, Any] = {}
     if names:
         store.write_json(journal, names)
-        total = sum(wanted[n].size for n in names)
+        sizes = [wanted[n].size for n in names]
+        as_tar = kind == "dir" and where["direction"] == "upload"  # progress counts the stream
+        total = xfer.tar_stream_size(sizes) if as_tar else sum(sizes)
         details = send(names, _progress_reporter(access.report, where["direction"], total))
         store.remove(journal)
     if checksums is not None:
@@ -288,7 +291,8 @@ def _copy(
         if bad:
             store.write_json(journal, bad)
             raise _mismatch_error(bad)
-    return {**where, **_copy_summary(plan, wanted), "verified": checksums is not None, **details}
+    summary = _copy_summary(plan, wanted)
+    return {**where, "kind": kind, **summary, "verified": checksums is not None, **details}
 
 
 def upload(
@@ -322,8 +326,7 @@ def upload(
         def send(names: list[str], tick: xfer.Progress) -> dict[str, Any]:
             if kind == "file":
                 return xfer.upload_file(remote, local, target, progress=tick)
-            xfer.upload_tree(remote, local, target, names, progress=tick)
-            return {}
+            return {"sent_bytes": xfer.upload_tree(remote, local, target, names, progress=tick)}
 
         def checksums(names: list[str]) -> list[str]:
             if kind == "file":
@@ -332,9 +335,15 @@ def upload(
             return xfer.checksum_mismatches(local, remote, target, names)
 
         result = _copy(
-            access, where, (wanted, present), send, checksums if verify else None, confirm_token
+            access,
+            where,
+            kind,
+            (wanted, present),
+            send,
+            checksums if verify else None,
+            confirm_token,
         )
-    return {**result, "kind": kind, "node_reason": why}
+    return {**result, "node_reason": why}
 
 
 def download(
@@ -377,9 +386,15 @@ def download(
             return xfer.checksum_mismatches(target, remote, remote_path, names)
 
         result = _copy(
-            access, where, (wanted, present), send, checksums if verify else None, confirm_token
+            access,
+            where,
+            kind,
+            (wanted, present),
+            send,
+            checksums if verify else None,
+            confirm_token,
         )
-    return {**result, "kind": kind, "node_reason": why}
+    return {**result, "node_reason": why}
 
 
 # ---------------------------------------------------------------- rsync transfers in tmux
