@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
 from hpcskills.core.workspace import Workspace  # noqa: E402
 from hpcskills.sim.sjtu import SjtuSimulator  # noqa: E402
-from hpcskills.ssh.certs import CERT_FILE, KEY_FILE  # noqa: E402
+from hpcskills.ssh.certs import CERT_FILE, KEY_FILE, PUBLIC_KEY_FILE, fingerprint  # noqa: E402
 
 from sitefix import exit_masters, issue_certificate, minicluster_up, trust_ca  # noqa: E402
 
@@ -64,6 +64,13 @@ class LocalSite:
         """Logins of the site's user in that node's sshd log."""
         log = Path(self.doc["sshd_logs"][node]).read_text(errors="replace")
         return log.count(f"Accepted publickey for {self.doc['user']} ")
+
+    def own_login_count(self, node: str) -> int:
+        """Logins with this workspace's key only (other work may log in as the same user)."""
+        mine = fingerprint((self.workspace / "credentials" / PUBLIC_KEY_FILE).read_text())
+        log = Path(self.doc["sshd_logs"][node]).read_text(errors="replace")
+        accepted = f"Accepted publickey for {self.doc['user']} "
+        return sum(1 for line in log.splitlines() if line.startswith(accepted) and mine in line)
 
 
 @contextlib.contextmanager
