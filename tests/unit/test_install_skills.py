@@ -175,7 +175,9 @@ def test_an_installed_folder_alone_names_the_install_command(
             timeout=60,
             stdin=subprocess.DEVNULL,
             cwd=tmp_path,
+            env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
         )
+        assert proc.stdout.startswith("{"), (script, proc.stdout, proc.stderr[-400:])
         doc = json.loads(proc.stdout)
         assert proc.returncode != 0 and not doc["ok"], (script, proc.stdout)
         assert doc["error"]["type"] == "package_missing", (script, doc)

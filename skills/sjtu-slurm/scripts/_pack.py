@@ -9,6 +9,8 @@ from pathlib import Path
 SKILL_DIR = Path(__file__).resolve().parents[1]
 
 try:
+    import click  # noqa: F401  (every script's CLI; absent when only the package is on the path)
+
     import hpcskills.sjtu.site
 except ImportError:
     print(json.dumps({"ok": False, "error": {
