@@ -74,6 +74,16 @@ def test_claim_lifecycle(ledger) -> None:
     assert ledger.claim("bohrium", "key1", {"site": "bohrium"}, now=104.0).kind == "new"
 
 
+def test_a_new_job_under_the_same_key_replaces_the_old_one(ledger) -> None:
+    record = ledger.claim("bohrium", "k", {"site": "bohrium"}, now=0.0).submission
+    ledger.mark_submitted(record.id, "1")
+    ledger.record_observations([Observation(record.id, "FAILED", "failed", "bohrium", {"x": 1})])
+    assert ledger.mark_submitted(record.id, "1").state == "FAILED"  # same job: kept
+    again = ledger.mark_submitted(record.id, "2")  # the platform ran the key again
+    assert (again.job_id, again.state, again.observed) == ("2", None, None)
+    assert again.details["previous_job_ids"] == ["1"]
+
+
 def test_expired_lease_is_taken_over(ledger) -> None:
     ledger.claim("slurm", "k", FIELDS, owner="a:1", now=0.0)
     taken = ledger.claim("slurm", "k", FIELDS, owner="b:2", now=10_000.0, alive=lambda _o: True)

@@ -163,7 +163,7 @@ class BohriumRun:
             },
         }
         claim = self.ledger.claim("bohrium", key, fields, now=time.time())
-        if claim.kind != "existing":
+        if claim.kind != "existing" or claim.submission.job_id != job_id:
             self.ledger.mark_submitted(claim.submission.id, job_id)
         return {
             "job_index": job.index,

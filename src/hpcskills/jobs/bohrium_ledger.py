@@ -47,7 +47,7 @@ def record_bohrium(workspace: Workspace, result: dict[str, Any]) -> dict[str, An
         with open_ledger(workspace) as ledger:
             claim = ledger.claim(PLATFORM, key, fields, now=time.time())
             record = claim.submission
-            if claim.kind != "existing":
+            if claim.kind != "existing" or record.job_id != job_id:  # new, or run again
                 record = ledger.mark_submitted(record.id, job_id)
     except (HpcError, sqlite3.Error, OSError) as exc:
         return {**result, "ledger_note": f"not recorded in the ledger: {exc}"}

@@ -221,12 +221,21 @@ class Ledger:
     def mark_submitted(
         self, submission_id: int, job_id: str, details: Mapping[str, Any] | None = None
     ) -> Submission:
-        """The platform accepted it: record the job id (and release the claim)."""
+        """The platform accepted it: record the job id (and release the claim). A different
+        job id than before (the key was run again) drops the old job's observed state; the
+        old id is kept in `details.previous_job_ids`."""
         stamp = utc_now()
         with db.transaction(self.conn):
             current = self.get(submission_id)
             assert current is not None
             merged = {**current.details, **(details or {})}
+            if current.job_id not in (None, str(job_id)):
+                merged["previous_job_ids"] = [*merged.get("previous_job_ids", []), current.job_id]
+                self.conn.execute(
+                    "UPDATE submissions SET state = NULL, raw_state = NULL, observed = NULL, "
+                    "state_changed_at = NULL, checked_at = NULL WHERE id = ?",
+                    (submission_id,),
+                )
             self.conn.execute(
                 "UPDATE submissions SET phase = ?, job_id = ?, submitted_at = ?, updated_at = ?, "
                 "owner = NULL, claimed_at = NULL, last_error = NULL, details = ? WHERE id = ?",
