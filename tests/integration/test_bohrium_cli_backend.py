@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bohriumfix import SKILL, make_env
 
 from hpcskills.sim.bohrium import DEMO_ACCESS_KEY
 
+from bohriumfix import SKILL, make_env
 from scriptrun import Result, run_script
 
 STUB = Path(__file__).with_name("bohr_stub.py")

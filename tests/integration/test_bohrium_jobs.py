@@ -6,14 +6,14 @@ import json
 import zipfile
 from pathlib import Path
 
+from hpcskills.sim.bohrium import DEMO_ACCESS_KEY, OTHER_ACCESS_KEY
+
 from bohriumfix import (
     Bohrium,
     bohrium_fixture,  # noqa: F401 - fixture
     sim_fixture,  # noqa: F401 - fixture
     write_openclaw_config,
 )
-
-from hpcskills.sim.bohrium import DEMO_ACCESS_KEY, OTHER_ACCESS_KEY
 
 
 def test_check_setup_reports_sources_and_never_the_key(bohrium: Bohrium) -> None:

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 
+from hpcskills.sim.perseus import validate_job
+
 from bohriumfix import (
     Bohrium,
     bohrium_fixture,  # noqa: F401 - fixture
     sim_fixture,  # noqa: F401 - fixture
 )
-
-from hpcskills.sim.perseus import validate_job
-
 from scriptrun import register_secret, run_script
 
 SKILL = "hpc-jobs"

@@ -9,11 +9,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from jobsfix import SKILL, login
 
 from hpcskills.core.workspace import Workspace
 from hpcskills.ledger.store import open_ledger
 
+from jobsfix import SKILL, login
 from scriptrun import run_script
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "dpdispatcher"

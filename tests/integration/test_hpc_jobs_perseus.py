@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from jobsfix import SKILL, login, record_jobs
 
 from hpcskills.sim.perseus import PerseusSimulator
 
+from jobsfix import SKILL, login, record_jobs
 from scriptrun import register_secret, run_script
 
 TOKEN = "perseus-test-token-1234"

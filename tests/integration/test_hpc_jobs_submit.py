@@ -7,7 +7,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from jobsfix import SKILL, login
 
 from hpcskills.core.errors import RemoteError
 from hpcskills.core.workspace import Workspace
@@ -19,6 +18,7 @@ from hpcskills.sjtu.submit import prepare
 from hpcskills.slurm.commands import squeue_argv
 from hpcskills.slurm.parse import parse_squeue
 
+from jobsfix import SKILL, login
 from scriptrun import run_script
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,14 +3,13 @@ poll that fails in the middle changes no job's state."""
 
 from __future__ import annotations
 
-from jobsfix import SKILL, CountingRemote, login, record_jobs, sbatch_many
-
 from hpcskills.core.workspace import Workspace
 from hpcskills.jobs.poll import Poller
 from hpcskills.jobs.watch import WatchPlan, select_targets, watch
 from hpcskills.ledger.store import open_ledger
 from hpcskills.slurm import states as st
 
+from jobsfix import SKILL, CountingRemote, login, record_jobs, sbatch_many
 from scriptrun import run_script
 
 JOBS = 50

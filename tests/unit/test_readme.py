@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from scanrules import skill_folders
 
 ROOT = Path(__file__).resolve().parents[2]

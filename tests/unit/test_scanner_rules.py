@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import scanrules
-from scanrules import Finding
 
 from hpcskills.skillmeta import load_skill
+
+import scanrules
+from scanrules import Finding
 
 
 def report(findings: list[Finding]) -> str:
