@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -81,6 +82,11 @@ def area(cluster: Cluster) -> Iterator[Area]:
     yield area
     for pool in ("lustre", "archive", "vault"):
         shutil.rmtree(area.on(pool), ignore_errors=True)
+    records = Path(pwd.getpwnam(cluster.user).pw_dir) / ".hpcskills" / "transfers"
+    for meta in records.glob("*.json"):  # the data node's records of this test's transfers
+        if area.name in meta.read_text():
+            for path in records.glob(f"{meta.stem}.*"):
+                path.unlink()
 
 
 def make_tree(root: Path, count: int) -> Path:
