@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import shlex
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -77,6 +78,21 @@ def command_line(argv: Sequence[str]) -> str:
     return " ".join(shlex.quote(str(word)) for word in argv)
 
 
+def feed_in_background(sink: BinaryIO, data: bytes) -> threading.Thread:
+    """Write `data` to `sink` and close it from a thread (no pipe deadlock with stdout)."""
+
+    def feed() -> None:
+        try:
+            sink.write(data)
+            sink.close()
+        except (OSError, ValueError):
+            pass  # the remote command ended early; its exit status tells why
+
+    thread = threading.Thread(target=feed, daemon=True)
+    thread.start()
+    return thread
+
+
 class Remote(abc.ABC):
     """An authenticated connection to one endpoint."""
 
@@ -100,8 +116,10 @@ class Remote(abc.ABC):
 
     @abc.abstractmethod
     @contextmanager
-    def reader(self, argv: Sequence[str], *, timeout: float) -> Iterator[BinaryIO]:
-        """A stream of the remote command's stdout; raises RemoteError if it fails."""
+    def reader(
+        self, argv: Sequence[str], *, timeout: float, stdin: bytes | None = None
+    ) -> Iterator[BinaryIO]:
+        """A stream of the remote command's stdout (fed `stdin`); RemoteError if it fails."""
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -29,6 +29,7 @@ from hpcskills.ssh.base import (
     Identity,
     Remote,
     command_line,
+    feed_in_background,
 )
 from hpcskills.ssh.hostkeys import changed_key_error, pin, pinned_keys
 
@@ -63,6 +64,19 @@ def answer_prompts(prompts: Sequence[tuple[str, bool]], code: Callable[[], str])
             )
         answers.append(code())
     return answers
+
+
+class _ChannelStdin:
+    """Write + close (= EOF) on a channel's stdin, for feed_in_background."""
+
+    def __init__(self, channel: paramiko.Channel) -> None:
+        self.channel = channel
+
+    def write(self, data: bytes) -> None:
+        self.channel.sendall(data)
+
+    def close(self) -> None:
+        self.channel.shutdown_write()
 
 
 class ParamikoRemote(Remote):
@@ -212,7 +226,9 @@ class ParamikoRemote(Remote):
         )
 
     @contextmanager
-    def _stream(self, argv: Sequence[str], timeout: float, into_remote: bool) -> Iterator[BinaryIO]:
+    def _stream(
+        self, argv: Sequence[str], timeout: float, into_remote: bool, feed: bytes | None = None
+    ) -> Iterator[BinaryIO]:
         channel = self._channel(argv, timeout)
         try:
             if into_remote:
@@ -221,7 +237,10 @@ class ParamikoRemote(Remote):
                 stream.close()
                 channel.shutdown_write()
             else:
-                channel.shutdown_write()
+                if feed is not None:
+                    feed_in_background(_ChannelStdin(channel), feed)
+                else:
+                    channel.shutdown_write()
                 yield channel.makefile("rb", _CHUNK)  # type: ignore[misc]
             status = channel.recv_exit_status()
             stderr = channel.makefile_stderr("rb").read().decode(errors="replace")
@@ -235,8 +254,10 @@ class ParamikoRemote(Remote):
             yield stream
 
     @contextmanager
-    def reader(self, argv: Sequence[str], *, timeout: float) -> Iterator[BinaryIO]:
-        with self._stream(argv, timeout, into_remote=False) as stream:
+    def reader(
+        self, argv: Sequence[str], *, timeout: float, stdin: bytes | None = None
+    ) -> Iterator[BinaryIO]:
+        with self._stream(argv, timeout, into_remote=False, feed=stdin) as stream:
             yield stream
 
     def close(self) -> None:
