@@ -6,7 +6,7 @@ import abc
 import shlex
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -110,16 +110,32 @@ class Remote(abc.ABC):
         """Run argv on the remote host (quoted), return its exit code and output."""
 
     @abc.abstractmethod
+    def _stream(
+        self, argv: Sequence[str], timeout: float, into_remote: bool, feed: bytes | None
+    ) -> AbstractContextManager[BinaryIO]:
+        """The remote command's stdin (into_remote) or stdout, checked when the block ends."""
+
     @contextmanager
     def writer(self, argv: Sequence[str], *, timeout: float) -> Iterator[BinaryIO]:
         """A stream into the remote command's stdin; raises RemoteError if it fails."""
+        with self._stream(argv, timeout, True, None) as pipe:
+            yield pipe
 
-    @abc.abstractmethod
     @contextmanager
     def reader(
         self, argv: Sequence[str], *, timeout: float, stdin: bytes | None = None
     ) -> Iterator[BinaryIO]:
         """A stream of the remote command's stdout (fed `stdin`); RemoteError if it fails."""
+        with self._stream(argv, timeout, False, stdin) as pipe:
+            yield pipe
+
+    def timed_out(self, argv: Sequence[str], timeout: float) -> RemoteError:
+        """The error for a command that outran its timeout (a read may be retried)."""
+        return RemoteError(
+            f"{argv[0]} on {self.endpoint.label} did not finish within {timeout:.0f} s",
+            type="timeout",
+            retryable=True,
+        )
 
     @abc.abstractmethod
     def close(self) -> None:

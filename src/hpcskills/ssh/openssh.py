@@ -235,11 +235,7 @@ class OpenSshRemote(Remote):
                 timeout=timeout,
             )
         except subprocess.TimeoutExpired:
-            raise RemoteError(
-                f"{argv[0]} on {self.endpoint.label} did not finish within {timeout:.0f} s",
-                type="timeout",
-                retryable=True,
-            ) from None
+            raise self.timed_out(argv, timeout) from None
         stderr = proc.stderr.decode(errors="replace")
         error = self._failed(proc.returncode, stderr)
         if error is not None:
@@ -279,18 +275,6 @@ class OpenSshRemote(Remote):
         CommandResult(tuple(argv), returncode, "", stderr).check(
             f"{argv[0]} on {self.endpoint.label}"
         )
-
-    @contextmanager
-    def writer(self, argv: Sequence[str], *, timeout: float) -> Iterator[BinaryIO]:
-        with self._stream(argv, timeout, into_remote=True) as pipe:
-            yield pipe
-
-    @contextmanager
-    def reader(
-        self, argv: Sequence[str], *, timeout: float, stdin: bytes | None = None
-    ) -> Iterator[BinaryIO]:
-        with self._stream(argv, timeout, into_remote=False, feed=stdin) as pipe:
-            yield pipe
 
     def close(self) -> None:
         """Nothing to do: the master stays for the next script run (ControlPersist)."""

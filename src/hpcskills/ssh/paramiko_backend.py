@@ -214,11 +214,7 @@ class ParamikoRemote(Remote):
                 select.select([channel], [], [], min(remaining, 1.0))
             status = channel.recv_exit_status()
         except TimeoutError:
-            raise RemoteError(
-                f"{argv[0]} on {self.endpoint.label} did not finish within {timeout:.0f} s",
-                type="timeout",
-                retryable=True,
-            ) from None
+            raise self.timed_out(argv, timeout) from None
         finally:
             channel.close()
         return CommandResult(
@@ -247,18 +243,6 @@ class ParamikoRemote(Remote):
         finally:
             channel.close()
         CommandResult(tuple(argv), status, "", stderr).check(f"{argv[0]} on {self.endpoint.label}")
-
-    @contextmanager
-    def writer(self, argv: Sequence[str], *, timeout: float) -> Iterator[BinaryIO]:
-        with self._stream(argv, timeout, into_remote=True) as stream:
-            yield stream
-
-    @contextmanager
-    def reader(
-        self, argv: Sequence[str], *, timeout: float, stdin: bytes | None = None
-    ) -> Iterator[BinaryIO]:
-        with self._stream(argv, timeout, into_remote=False, feed=stdin) as stream:
-            yield stream
 
     def close(self) -> None:
         if self._transport is not None:
