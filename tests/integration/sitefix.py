@@ -19,7 +19,7 @@ from hpcskills.sjtu.certificates import request_certificate
 from hpcskills.sjtu.site import SiteProfile, deep_merge, load_site
 from hpcskills.sjtu.tokens import request_token
 from hpcskills.ssh.base import Endpoint
-from hpcskills.ssh.identity import load_identity
+from hpcskills.ssh.identity import identity_of
 from hpcskills.ssh.openssh import OpenSshRemote
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,7 +105,7 @@ def exit_masters(root: Path, site: dict) -> None:
     """End a workspace's shared SSH connections to the local site's login and data nodes."""
     workspace = Workspace(root)
     with contextlib.suppress(HpcError):
-        identity = load_identity(workspace, min_valid=0)
+        identity = identity_of(workspace)
         for node in ("login", "data"):
             endpoint = Endpoint(site[node]["host"], site[node]["port"], site["user"])
             OpenSshRemote(endpoint, identity, workspace.state_dir).exit_master()

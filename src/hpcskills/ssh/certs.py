@@ -7,9 +7,6 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from hpcskills.core.errors import RemoteError
 
 KEY_FILE = "id_ed25519"
@@ -27,6 +24,9 @@ class KeyPair:
 
 def generate_ed25519(comment: str) -> KeyPair:
     """A fresh Ed25519 key pair, made on this machine."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     key = Ed25519PrivateKey.generate()
     private_pem = key.private_bytes(
         serialization.Encoding.PEM,
@@ -41,6 +41,8 @@ def generate_ed25519(comment: str) -> KeyPair:
 
 def public_line_of(private_pem: str) -> str:
     """The `type base64` public key of an OpenSSH private key."""
+    from cryptography.hazmat.primitives import serialization
+
     key = serialization.load_ssh_private_key(private_pem.encode(), password=None)
     return (
         key.public_key()
@@ -77,6 +79,8 @@ def _utc(stamp: int) -> datetime:
 
 def parse_certificate(text: str) -> CertInfo:
     """Parse an OpenSSH certificate line; RemoteError when it is not one."""
+    from cryptography.hazmat.primitives import serialization  # only where a cert is read
+
     try:
         cert = serialization.load_ssh_public_identity(text.strip().encode())
     except (ValueError, IndexError, TypeError):

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from hpcskills.core.errors import BadInput, RemoteError
 from hpcskills.core.workspace import Workspace
 from hpcskills.ssh.base import DEFAULT_COMMAND_TIMEOUT, CommandResult, Endpoint, Remote
-from hpcskills.ssh.identity import load_identity
+from hpcskills.ssh.identity import identity_of, verify_identity
 from hpcskills.ssh.openssh import OpenSshRemote, ssh_binary
 
 BACKEND_ENV = "HPCSKILLS_SSH_BACKEND"
@@ -35,8 +35,13 @@ def open_remote(
     backend: str | None = None,
     report: Callable[[str], None] = lambda _line: None,
 ) -> Remote:
-    """A Remote for the endpoint using the workspace's certificate (exit 4 if unusable)."""
-    identity = load_identity(workspace)
+    """A Remote for the endpoint using the workspace's certificate; the certificate is
+    checked (exit 4 if unusable) only when a login is needed."""
+    identity = identity_of(workspace)
+
+    def before_login() -> None:
+        verify_identity(workspace)
+
     binary = ssh_binary()
     chosen = choose_backend(
         backend or os.environ.get(BACKEND_ENV) or "auto",
@@ -46,10 +51,12 @@ def open_remote(
     state_dir = workspace.ensure_state_dir()
     if chosen == "openssh":
         assert binary is not None
-        return OpenSshRemote(endpoint, identity, state_dir, report=report, binary=binary)
+        return OpenSshRemote(
+            endpoint, identity, state_dir, report=report, binary=binary, before_login=before_login
+        )
     from hpcskills.ssh.paramiko_backend import ParamikoRemote  # heavy: only when chosen
 
-    return ParamikoRemote(endpoint, identity, state_dir, report=report)
+    return ParamikoRemote(endpoint, identity, state_dir, report=report, before_login=before_login)
 
 
 def run_read(

@@ -41,8 +41,21 @@ def key_matches(creds: CredentialStore, info: CertInfo) -> bool:
         return False
 
 
-def load_identity(workspace: Workspace, min_valid: int = 30, hint: str = RENEW_HINT) -> Identity:
-    """The key + certificate to log in with; AuthRequired (exit 4) when missing or expired."""
+def identity_of(workspace: Workspace) -> Identity:
+    """Where the key, certificate, pinned host keys and TOTP secret are (nothing is read)."""
+    creds = workspace.credentials()
+    totp = creds.path(TOTP_SECRET_FILE)
+    return Identity(
+        key_path=creds.path(KEY_FILE),
+        cert_path=creds.path(CERT_FILE),
+        known_hosts=creds.path(KNOWN_HOSTS_FILE),
+        totp_secret_path=totp if totp.exists() else None,
+    )
+
+
+def verify_identity(workspace: Workspace, min_valid: int = 30, hint: str = RENEW_HINT) -> None:
+    """Before a login: AuthRequired (exit 4) when the certificate is missing, expired, not
+    yet valid, or not for the stored key. (A live shared connection needs no check.)"""
     creds = workspace.credentials()
     info = stored_certificate(creds) if creds.directory.exists() else None
     if info is None:
@@ -64,10 +77,3 @@ def load_identity(workspace: Workspace, min_valid: int = 30, hint: str = RENEW_H
         raise AuthRequired(
             "the SSH key does not match the certificate", type="certificate_key_mismatch", hint=hint
         )
-    totp = creds.path(TOTP_SECRET_FILE)
-    return Identity(
-        key_path=creds.path(KEY_FILE),
-        cert_path=creds.path(CERT_FILE),
-        known_hosts=creds.path(KNOWN_HOSTS_FILE),
-        totp_secret_path=totp if totp.exists() else None,
-    )

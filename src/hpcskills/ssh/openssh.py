@@ -142,6 +142,7 @@ class OpenSshRemote(Remote):
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         report: Callable[[str], None] = lambda _line: None,
         binary: str = "ssh",
+        before_login: Callable[[], None] = lambda: None,
     ) -> None:
         self.endpoint = endpoint
         self.identity = identity
@@ -149,6 +150,7 @@ class OpenSshRemote(Remote):
         self.connect_timeout = connect_timeout
         self.report = report
         self.binary = binary
+        self.before_login = before_login
         self.control_path = control_dir(state_dir) / socket_name(endpoint)
         self.first_contact_fingerprint: str | None = None
         self._master_checked = False
@@ -173,6 +175,7 @@ class OpenSshRemote(Remote):
         self._master_checked = True
 
     def _start_master(self) -> None:
+        self.before_login()
         first_contact = not pinned_keys(self.identity.known_hosts, self.endpoint)
         with tempfile.TemporaryFile() as errors:
             try:

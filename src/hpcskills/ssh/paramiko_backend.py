@@ -90,8 +90,10 @@ class ParamikoRemote(Remote):
         *,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         report: Callable[[str], None] = lambda _line: None,
+        before_login: Callable[[], None] = lambda: None,
     ) -> None:
         self.endpoint = endpoint
+        self.before_login = before_login
         self.identity = identity
         self.state_dir = state_dir
         self.connect_timeout = connect_timeout
@@ -148,6 +150,7 @@ class ParamikoRemote(Remote):
         """Log in (once per object)."""
         if self._transport is not None and self._transport.is_active():
             return self._transport
+        self.before_login()
         try:
             sock = socket.create_connection(
                 (self.endpoint.host, self.endpoint.port), timeout=self.connect_timeout
