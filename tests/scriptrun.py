@@ -121,3 +121,10 @@ def leaked_secrets() -> list[tuple[str, str]]:
         for secret in _secrets
         if secret in output
     ]
+
+
+def path_without_isolated_install() -> str:
+    """$PATH without the dirs holding the `hpc-skills` console script, through which a
+    Python lacking the package would find an isolated install and re-run with it."""
+    dirs = os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep)
+    return os.pathsep.join(d for d in dirs if d and not (Path(d) / "hpc-skills").exists())

@@ -39,7 +39,7 @@ from hpcskills.sim.sjtu import (
 from hpcskills.sjtu.site import SiteProfile, deep_merge, load_site
 from hpcskills.sjtu.tokens import request_token
 
-from scriptrun import Result, register_secret, run_script
+from scriptrun import Result, path_without_isolated_install, register_secret, run_script
 
 SKILL = "sjtu-slurm"
 SITE_FILE = Path(__file__).resolve().parents[2] / "skills" / SKILL / "site.json"
@@ -731,7 +731,8 @@ def bare_python(tmp_path_factory: pytest.TempPathFactory) -> str:
 def test_package_missing_is_one_json_error(
     bare_python: str, tmp_path: Path, name: str
 ) -> None:
-    result = run_script(SKILL, name, "--workspace", str(tmp_path), python=bare_python)
+    result = run_script(SKILL, name, "--workspace", str(tmp_path), python=bare_python,
+                        env={"PATH": path_without_isolated_install()})
     assert result.returncode == 1
     error = result.error
     assert error["type"] == "package_missing"

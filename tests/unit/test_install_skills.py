@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from scriptrun import path_without_isolated_install
+
 ROOT = Path(__file__).resolve().parents[2]
 INSTALLER = ROOT / "scripts" / "install_skills.py"
 SKILL_NAMES = sorted(p.name for p in (ROOT / "skills").iterdir() if (p / "SKILL.md").is_file())
@@ -175,7 +177,8 @@ def test_an_installed_folder_alone_names_the_install_command(
             timeout=60,
             stdin=subprocess.DEVNULL,
             cwd=tmp_path,
-            env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+            env={**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+                 "PATH": path_without_isolated_install()},
         )
         assert proc.stdout.startswith("{"), (script, proc.stdout, proc.stderr[-400:])
         doc = json.loads(proc.stdout)

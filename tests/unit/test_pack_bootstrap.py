@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scriptrun import SKILLS
+from scriptrun import SKILLS, path_without_isolated_install
 
 PROBES = {
     "sjtu-slurm": "select_entry_node.py",
@@ -43,7 +43,7 @@ def run(python: str, skill: str, path: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("skill", sorted(PROBES))
 def test_missing_package_is_one_json_error(bare_python: str, skill: str) -> None:
-    proc = run(bare_python, skill, "/usr/bin:/bin")
+    proc = run(bare_python, skill, path_without_isolated_install())
     assert proc.returncode == 1
     error = json.loads(proc.stdout)["error"]
     assert error["type"] == "package_missing"
