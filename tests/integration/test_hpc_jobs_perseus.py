@@ -78,11 +78,16 @@ def test_export_finished_failed_cancelled_array_and_pending(cluster, perseus):
     }
     args = [*cluster.ws_args, "--cluster-id", "sjtu=sjtupi"]
 
-    dry = run_script(SKILL, "export_perseus.py", "--dry-run", *args, env=env).data
+    deadline = time.monotonic() + 30
+    while True:  # accounting records of array tasks can land a few seconds apart
+        dry = run_script(SKILL, "export_perseus.py", "--dry-run", *args, env=env).data
+        by_name = {}
+        for record in dry["payload"]:
+            by_name.setdefault(record["job_name"], []).append(record)
+        if len(by_name.get("p-array", [])) == 3 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
     assert perseus.stats().get("requests", {}).get("JobManager/add", 0) == 0
-    by_name = {}
-    for record in dry["payload"]:
-        by_name.setdefault(record["job_name"], []).append(record)
     ok = by_name["p-ok"][0]
     assert ok["state"] == "COMPLETED" and ok["job_id"] == int(finished)
     assert ok["cluster_id"] == "sjtupi" and ok["project_oid"] == "65f0c0ffee0000000000abcd"
