@@ -21,8 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hpcskills.core.workspace import Workspace
+from hpcskills.sjtu.access import Access
+from hpcskills.sjtu.copies import upload
 from hpcskills.sjtu.site import load_site
-from hpcskills.sjtu.transfers import Access, upload
 from hpcskills.ssh.base import Endpoint, command_line
 from hpcskills.ssh.openssh import control_dir, socket_name
 
@@ -84,7 +85,7 @@ def scp(site: LocalSite, source: Path, *extra: str) -> Action:
 
 
 def library(site: LocalSite, source: Path) -> Action:
-    """`hpcskills.sjtu.transfers.upload`, in this process."""
+    """`hpcskills.sjtu.copies.upload`, in this process."""
     os.environ.update(site.env)
     access = Access(Workspace(site.workspace), load_site(ROOT / "skills/sjtu-slurm/site.json"))
     return lambda target: upload(

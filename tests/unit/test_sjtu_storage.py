@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hpcskills.core.errors import BadInput, NotFound
-from hpcskills.sjtu import storage, transfers
+from hpcskills.sjtu import rsync_jobs, storage
 from hpcskills.sjtu.site import SiteProfile, load_site
 from hpcskills.ssh import transfer as xfer
 
@@ -272,12 +272,12 @@ def test_missing_paths_are_not_found() -> None:
 
 
 def test_transfer_ids() -> None:
-    transfer_id = transfers.new_transfer_id(0, "a1b2c3")
+    transfer_id = rsync_jobs.new_transfer_id(0, "a1b2c3")
     assert transfer_id == "19700101-000000-a1b2c3"
-    assert transfers.check_transfer_id(transfer_id) == transfer_id
+    assert rsync_jobs.check_transfer_id(transfer_id) == transfer_id
     for bad in ("x; rm -rf ~", "19700101-000000-A1B2C3", "../19700101-000000-a1b2c3"):
         with pytest.raises(BadInput):
-            transfers.check_transfer_id(bad)
+            rsync_jobs.check_transfer_id(bad)
 
 
 def test_replaced_by_rsync() -> None:
@@ -291,7 +291,7 @@ def test_replaced_by_rsync() -> None:
             "*deleting   results/old",
         ]
     )
-    assert transfers.replaced_by_rsync(itemized) == [
+    assert rsync_jobs.replaced_by_rsync(itemized) == [
         "results/changed",
         "results/same size other content",
     ]
@@ -304,7 +304,7 @@ def test_parse_progress() -> None:
         "     30,000,003 100%  571.58MB/s    0:00:00 (xfr#2, to-chk=0/4)",
         "rsync: some warning",
     ]
-    assert transfers.parse_progress(log) == {
+    assert rsync_jobs.parse_progress(log) == {
         "bytes": 30000003,
         "percent": 100,
         "rate": "571.58MB/s",
@@ -313,8 +313,8 @@ def test_parse_progress() -> None:
         "files_to_check": 0,
         "files_seen": 4,
     }
-    assert transfers.parse_progress(log[:2])["bytes"] == 32768
-    assert transfers.parse_progress(["nothing"]) is None
+    assert rsync_jobs.parse_progress(log[:2])["bytes"] == 32768
+    assert rsync_jobs.parse_progress(["nothing"]) is None
 
 
 STATUS = """@@transfer 20260101-000000-aaaaaa
@@ -346,16 +346,16 @@ yes
 
 
 def test_split_and_describe_status() -> None:
-    blocks = transfers.split_status(STATUS)
+    blocks = rsync_jobs.split_status(STATUS)
     assert list(blocks) == ["20260101-000000-aaaaaa", "20260101-000000-bbbbbb"]
-    first = transfers.describe_transfer(
+    first = rsync_jobs.describe_transfer(
         "20260101-000000-aaaaaa", blocks["20260101-000000-aaaaaa"], 1700000100, "data"
     )
     assert first["state"] == "verify_failed"
     assert first["mismatched"] == ["a/x"]
     assert first["elapsed_seconds"] == 60
     assert first["log_tail"] == ["@@ copy 1700000000", "@@ verify 1700000050"]
-    second = transfers.describe_transfer(
+    second = rsync_jobs.describe_transfer(
         "20260101-000000-bbbbbb", blocks["20260101-000000-bbbbbb"], 1700000010, "data"
     )
     assert second["state"] == "running"
@@ -363,7 +363,7 @@ def test_split_and_describe_status() -> None:
     assert second["progress"]["percent"] == 50
     assert second["elapsed_seconds"] == 10
     with pytest.raises(NotFound):
-        transfers.describe_transfer("20260101-000000-cccccc", {}, 0, "data")
+        rsync_jobs.describe_transfer("20260101-000000-cccccc", {}, 0, "data")
 
 
 @pytest.mark.parametrize(
@@ -379,7 +379,7 @@ def test_split_and_describe_status() -> None:
     ],
 )
 def test_transfer_state(result: dict, cancelled: bool, alive: bool, log: list, state: str) -> None:
-    assert transfers.transfer_state(result, cancelled, alive, log) == state
+    assert rsync_jobs.transfer_state(result, cancelled, alive, log) == state
 
 
 def test_failed_transfer_says_why() -> None:
@@ -388,7 +388,7 @@ def test_failed_transfer_says_why() -> None:
         "result": ["exit=11", "verify=skipped", "finished=2"],
         "log": ["rsync: write failed: No space left on device (28)"],
     }
-    status = transfers.describe_transfer("20260101-000000-aaaaaa", sections, 3, "data")
+    status = rsync_jobs.describe_transfer("20260101-000000-aaaaaa", sections, 3, "data")
     assert status["state"] == "failed"
     assert status["exit_code"] == 11
     assert "full" in status["reason"]
@@ -411,7 +411,7 @@ def test_runner_script_copies_nasty_paths(tmp_path: Path, site: SiteProfile, ver
     state.mkdir(parents=True)
     transfer_id = "20260101-000000-abcdef"
     runner = state / f"{transfer_id}.sh"
-    runner.write_text(transfers.runner_script(transfer_id, str(source), str(dest), site, verify))
+    runner.write_text(rsync_jobs.runner_script(transfer_id, str(source), str(dest), site, verify))
     subprocess.run(
         ["sh", str(runner)],
         cwd=tmp_path,
@@ -421,8 +421,8 @@ def test_runner_script_copies_nasty_paths(tmp_path: Path, site: SiteProfile, ver
     )
     assert (dest / NASTY / "sub" / "f").read_text() == "data"
     assert not (tmp_path / "pwned").exists()
-    result = transfers.parse_key_values((state / f"{transfer_id}.result").read_text())
+    result = rsync_jobs.parse_key_values((state / f"{transfer_id}.result").read_text())
     assert result["exit"] == "0"
     assert result["verify"] == ("ok" if verify else "skipped")
     log = (state / f"{transfer_id}.log").read_text().replace("\r", "\n").splitlines()
-    assert transfers.parse_progress(log)["percent"] == 100
+    assert rsync_jobs.parse_progress(log)["percent"] == 100

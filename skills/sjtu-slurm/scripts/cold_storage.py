@@ -6,8 +6,9 @@ import _pack
 import click
 
 from hpcskills.core.cli import log, run, script
+from hpcskills.sjtu.access import Access
+from hpcskills.sjtu.cold_storage import cold_storage
 from hpcskills.sjtu.options import backend_option
-from hpcskills.sjtu.transfers import Access, cold_storage
 
 
 @click.command()

@@ -8,8 +8,9 @@ import _pack
 import click
 
 from hpcskills.core.cli import confirm_option, log, run, script
+from hpcskills.sjtu.access import Access
+from hpcskills.sjtu.copies import download
 from hpcskills.sjtu.options import backend_option
-from hpcskills.sjtu.transfers import Access, download
 
 
 @click.command()

@@ -7,9 +7,9 @@ import _pack
 import click
 
 from hpcskills.core.cli import confirm_option, log, run, script
+from hpcskills.sjtu.access import Access
 from hpcskills.sjtu.options import backend_option
-from hpcskills.sjtu.transfers import (
-    Access,
+from hpcskills.sjtu.rsync_jobs import (
     cancel_transfer,
     list_transfers,
     start_transfer,

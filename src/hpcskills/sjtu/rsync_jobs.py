@@ -1,5 +1,4 @@
-"""Data movement at the site: uploads and downloads between this machine and the cluster,
-cold-storage free space, and rsync transfers that run in tmux on a data node.
+"""rsync transfers that run in tmux on a data node, surviving a dropped connection.
 
 Remote transfers keep their state in `~/.hpcskills/transfers/` on the data node: `ID.sh`
 (the runner), `ID.json` (what was asked), `ID.log` (rsync's progress), `ID.result` (exit
@@ -10,51 +9,35 @@ which node each transfer runs on in the workspace state dir.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import posixpath
 import re
 import secrets
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from hpcskills.core.confirm import require_confirmation
 from hpcskills.core.credstore import CredentialStore
 from hpcskills.core.errors import BadInput, NotFound, RemoteError
 from hpcskills.core.workspace import Workspace
+from hpcskills.sjtu.access import Access, now_iso
+from hpcskills.sjtu.copies import PLAN_LIST_LIMIT
 from hpcskills.sjtu.site import SiteProfile
 from hpcskills.sjtu.storage import (
     check_access,
     check_entry_node,
-    choose_cold_target,
     clean_path,
-    cold_pools,
-    data_node_for,
     data_nodes,
-    human_bytes,
     is_data_node,
     locate,
-    nodes_for,
-    on_pool,
-    parse_df,
     transfer_node,
-    union_pool,
 )
-from hpcskills.sjtu.users import resolve_user
-from hpcskills.ssh import transfer as xfer
-from hpcskills.ssh.base import Endpoint, Remote, command_line
-from hpcskills.ssh.connect import open_remote, run_read
+from hpcskills.ssh.base import Remote, command_line
+from hpcskills.ssh.connect import run_read
 
-Report = Callable[[str], None]
 SESSION_PREFIX = "hpcskills-xfer-"
 PARTIAL_DIR = ".rsync-partial"  # interrupted files wait here, not under their final name
 ID_PATTERN = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
-PLAN_LIST_LIMIT = 20
 SECTIONS = ("meta", "result", "cancelled", "alive", "mismatch", "log")
 _PROGRESS = re.compile(
     r"([\d,]+)\s+(\d+)%\s+(\S+/s)\s+(\d+:\d\d:\d\d)"
@@ -71,333 +54,6 @@ RSYNC_EXIT = {
     30: "timeout in data send/receive",
 }
 
-
-def _now_iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="seconds")
-
-
-def _progress_reporter(report: Report, label: str, total: int) -> xfer.Progress:
-    """A progress callback that reports on stderr at most every 2 seconds."""
-    last = [time.monotonic()]
-
-    def tick(done: int) -> None:
-        now = time.monotonic()
-        if now - last[0] >= 2:
-            last[0] = now
-            share = f" ({100 * done // total}%)" if total else ""
-            report(f"{label}: {human_bytes(done)} of {human_bytes(total)}{share}")
-
-    return tick
-
-
-@dataclass(frozen=True)
-class Access:
-    """What every operation needs: the workspace, the site profile, and how to connect."""
-
-    workspace: Workspace
-    site: SiteProfile
-    report: Report = lambda _line: None
-    backend: str | None = None
-
-    def open(self, node: str) -> Remote:
-        """The shared connection to an entry node of the profile, as the remembered user."""
-        check_entry_node(self.site, node)
-        spec = self.site.data["entry_nodes"][node]
-        user = resolve_user(self.workspace, None)
-        endpoint = Endpoint(str(spec["host"]), int(spec.get("port", 22)), user, name=node)
-        return open_remote(self.workspace, endpoint, backend=self.backend, report=self.report)
-
-
-# ---------------------------------------------------------------- cold storage
-
-
-def cold_storage(access: Access, path: str | None) -> dict[str, Any]:
-    """Free space of each cold pool measured with df on a data node, the pool to write to,
-    and (for `path`) the same directory on it and on the union that reads go through."""
-    site = access.site
-    targets = cold_pools(site)
-    if not targets:
-        raise BadInput("the site profile has no cold storage pool", type="no_cold_storage")
-    relative = locate(site, path)[1] if path else None
-    node, why = data_node_for(site, path or targets[0].mount)
-    with access.open(node) as remote:
-        result = run_read(remote, ["df", "-P", "-B1", "--", *(p.mount for p in targets)])
-    rows = parse_df(result.stdout)
-    if len(rows) != len(targets):
-        result.check("df")
-        raise RemoteError(f"df on {node} did not report every cold pool", type="df_unparsed")
-    best, reason = choose_cold_target(
-        {p.name: r.available for p, r in zip(targets, rows, strict=True)}
-    )
-    union = union_pool(site)
-    answer: dict[str, Any] = {
-        "measured_on": node,
-        "node_reason": why,
-        "pools": [
-            {
-                "pool": p.name,
-                "mount": p.mount,
-                "filesystem": r.filesystem,
-                "size_bytes": r.size,
-                "used_bytes": r.used,
-                "free_bytes": r.available,
-                "free": human_bytes(r.available),
-            }
-            for p, r in zip(targets, rows, strict=True)
-        ],
-        "write_to": best,
-        "reason": reason,
-        "write_from": nodes_for(site, next(p for p in targets if p.name == best), write=True),
-        "read_from": union.name if union else best,
-        "rules": [
-            "write to cold storage only from a data node (transfer.py does)",
-            "read cold data through the union pool when the user names no pool",
-            "never run jobs on cold data: copy it to hot storage first",
-        ],
-    }
-    if relative is not None:
-        answer["write_path"] = on_pool(next(p for p in targets if p.name == best), relative)
-        answer["read_path"] = on_pool(union, relative) if union else answer["write_path"]
-    return answer
-
-
-# ---------------------------------------------------------------- upload / download
-
-
-def _journal(workspace: Workspace) -> CredentialStore:
-    return CredentialStore(workspace.state_dir / "partial")
-
-
-def _journal_name(direction: str, node: str, destination: str) -> str:
-    digest = hashlib.sha256(f"{direction}\n{node}\n{destination}".encode()).hexdigest()
-    return f"{direction}-{digest[:16]}.json"
-
-
-def _replace_plan(
-    plan: xfer.CopyPlan, wanted: xfer.Listing, present: xfer.Listing, target: str
-) -> list[dict[str, Any]]:
-    return [
-        {
-            "path": target if name == "." else posixpath.join(target, name),
-            "existing_size": present[name].size,
-            "existing_mtime": _now_iso(present[name].mtime),
-            "new_size": wanted[name].size,
-            "new_mtime": _now_iso(wanted[name].mtime),
-        }
-        for name in plan.replace
-    ]
-
-
-def _confirm_replace(
-    workspace: Workspace,
-    action: str,
-    where: dict[str, Any],
-    plan: xfer.CopyPlan,
-    wanted: xfer.Listing,
-    present: xfer.Listing,
-    token: str | None,
-) -> None:
-    """Two-phase confirmation when the copy would replace existing files that differ."""
-    if not plan.replace:
-        return
-    replaced = _replace_plan(plan, wanted, present, where["target"])
-    require_confirmation(
-        workspace,
-        action,
-        {
-            **where,
-            "impact": f"{len(replaced)} existing file(s) that differ will be overwritten",
-            "replace": replaced[:PLAN_LIST_LIMIT],
-            "replace_count": len(replaced),
-            "new_files": len(plan.send),
-            "unchanged_files": len(plan.same),
-        },
-        token,
-        binding={**where, "replace": replaced},
-    )
-
-
-def _check_kinds(source_kind: str, target_kind: str, target: str) -> None:
-    if target_kind not in ("none", source_kind):
-        raise BadInput(
-            f"{target} exists and is a {target_kind}, the source is a {source_kind}",
-            type="destination_kind_mismatch",
-            hint="choose another destination directory",
-        )
-
-
-def _copy_summary(plan: xfer.CopyPlan, wanted: xfer.Listing) -> dict[str, Any]:
-    copied = plan.send + plan.replace
-    return {
-        "files": len(wanted),
-        "copied_files": len(copied),
-        "unchanged_files": len(plan.same),
-        "replaced_files": len(plan.replace),
-        "bytes": sum(s.size for s in wanted.values()),
-        "copied_bytes": sum(wanted[n].size for n in copied),
-    }
-
-
-def _mismatch_error(names: list[str]) -> RemoteError:
-    return RemoteError(
-        f"checksums differ for {len(names)} file(s) after the copy",
-        type="checksum_mismatch",
-        hint="run the same command again: these files are sent again",
-        retryable=True,
-        files=names[:PLAN_LIST_LIMIT],
-    )
-
-
-Send = Callable[[list[str], xfer.Progress], dict[str, Any]]
-Checksums = Callable[[list[str]], list[str]]
-
-
-def _copy(
-    access: Access,
-    where: dict[str, Any],
-    kind: str,
-    listings: tuple[xfer.Listing, xfer.Listing],
-    send: Send,
-    checksums: Checksums | None,
-    confirm_token: str | None,
-) -> dict[str, Any]:
-    """Plan, confirm replacements, send, verify. Files being sent are journaled in the
-    workspace so a rerun after an interruption or a checksum mismatch sends them again
-    without asking."""
-    wanted, present = listings
-    store = _journal(access.workspace)
-    journal = _journal_name(where["direction"], where["node"], where["target"])
-    plan = xfer.plan_copy(wanted, present, store.read_json(journal) or [])
-    _confirm_replace(
-        access.workspace,
-        f"{where['direction']}_overwrite",
-        where,
-        plan,
-        wanted,
-        present,
-        confirm_token,
-    )
-    names = plan.send + plan.replace
-    details: dict[str, Any] = {}
-    if names:
-        store.write_json(journal, names)
-        sizes = [wanted[n].size for n in names]
-        as_tar = kind == "dir" and where["direction"] == "upload"  # progress counts the stream
-        total = xfer.tar_stream_size(sizes) if as_tar else sum(sizes)
-        details = send(names, _progress_reporter(access.report, where["direction"], total))
-        store.remove(journal)
-    if checksums is not None:
-        bad = checksums(sorted(wanted))
-        if bad:
-            store.write_json(journal, bad)
-            raise _mismatch_error(bad)
-    summary = _copy_summary(plan, wanted)
-    return {**where, "kind": kind, **summary, "verified": checksums is not None, **details}
-
-
-def upload(
-    access: Access,
-    local: Path,
-    remote_dir: str,
-    *,
-    verify: bool,
-    node: str | None,
-    confirm_token: str | None,
-) -> dict[str, Any]:
-    """Copy a local file or directory into `remote_dir` over the node's shared connection:
-    a file resumably, a directory as one tar stream; replacing differing files needs
-    confirmation."""
-    local = Path(os.path.abspath(local))
-    kind, wanted = xfer.local_entries(local)
-    if kind not in ("file", "dir"):
-        raise BadInput(
-            f"{local} is not a file or directory on this machine", type="local_not_found"
-        )
-    site, remote_dir = access.site, clean_path(remote_dir)
-    pool, _ = locate(site, remote_dir)
-    node, why = (node, f"chosen with --node {node}") if node else data_node_for(site, remote_dir)
-    check_access(site, node, pool, write=True)
-    target = posixpath.join(remote_dir, local.name)
-    where = {"direction": "upload", "node": node, "source": str(local), "target": target}
-    with access.open(node) as remote:
-        target_kind, present = xfer.remote_entries(remote, target)
-        _check_kinds(kind, target_kind, target)
-
-        def send(names: list[str], tick: xfer.Progress) -> dict[str, Any]:
-            if kind == "file":
-                return xfer.upload_file(remote, local, target, progress=tick)
-            return {"sent_bytes": xfer.upload_tree(remote, local, target, names, progress=tick)}
-
-        def checksums(names: list[str]) -> list[str]:
-            if kind == "file":
-                bad = xfer.checksum_mismatches(local.parent, remote, remote_dir, [local.name])
-                return ["."] if bad else []
-            return xfer.checksum_mismatches(local, remote, target, names)
-
-        result = _copy(
-            access,
-            where,
-            kind,
-            (wanted, present),
-            send,
-            checksums if verify else None,
-            confirm_token,
-        )
-    return {**result, "node_reason": why}
-
-
-def download(
-    access: Access,
-    remote_path: str,
-    local_dir: Path,
-    *,
-    verify: bool,
-    node: str | None,
-    confirm_token: str | None,
-) -> dict[str, Any]:
-    """Copy a remote file or directory into `local_dir`: a file resumably, a directory as
-    one tar stream; replacing differing local files needs confirmation."""
-    site, remote_path = access.site, clean_path(remote_path)
-    pool, _ = locate(site, remote_path)
-    node, why = (node, f"chosen with --node {node}") if node else data_node_for(site, remote_path)
-    check_access(site, node, pool, write=False)
-    local_dir = Path(os.path.abspath(local_dir))
-    if local_dir.exists() and not local_dir.is_dir():
-        raise BadInput(f"{local_dir} is not a directory", type="local_not_a_directory")
-    name = posixpath.basename(remote_path)
-    target = local_dir / name
-    where = {"direction": "download", "node": node, "source": remote_path, "target": str(target)}
-    with access.open(node) as remote:
-        kind, wanted = xfer.remote_entries(remote, remote_path)
-        xfer.require_kind(kind, remote_path, node)
-        target_kind, present = xfer.local_entries(target)
-        _check_kinds(kind, target_kind, str(target))
-
-        def send(names: list[str], tick: xfer.Progress) -> dict[str, Any]:
-            if kind == "file":
-                return xfer.download_file(remote, remote_path, target, wanted["."], progress=tick)
-            xfer.download_tree(remote, remote_path, target, names, progress=tick)
-            return {}
-
-        def checksums(names: list[str]) -> list[str]:
-            if kind == "file":
-                parent = posixpath.dirname(remote_path)
-                return ["."] if xfer.checksum_mismatches(local_dir, remote, parent, [name]) else []
-            return xfer.checksum_mismatches(target, remote, remote_path, names)
-
-        result = _copy(
-            access,
-            where,
-            kind,
-            (wanted, present),
-            send,
-            checksums if verify else None,
-            confirm_token,
-        )
-    return {**result, "node_reason": why}
-
-
-# ---------------------------------------------------------------- rsync transfers in tmux
 
 # `$1` source, `$2` target → key=value lines: source kind, target existence, tools, load.
 PROBE_SCRIPT = r"""
@@ -623,8 +279,8 @@ def describe_transfer(
         "source": meta.get("source"),
         "target": meta.get("target"),
         "verify": result.get("verify", "pending" if meta.get("verify") else "skipped"),
-        "started_at": _now_iso(started) if started else None,
-        "finished_at": _now_iso(int(ended)) if ended.isdigit() else None,
+        "started_at": now_iso(started) if started else None,
+        "finished_at": now_iso(int(ended)) if ended.isdigit() else None,
         "elapsed_seconds": end - started if started else None,
         "progress": parse_progress(log_lines),
         "next": NEXT_STEP[state].replace("ID", transfer_id),
@@ -721,7 +377,7 @@ def start_transfer(
         "session": SESSION_PREFIX + transfer_id,
         "verify": verify,
         "node_reason": why,
-        "started_at": _now_iso(started),
+        "started_at": now_iso(started),
         "next": NEXT_STEP["running"].replace("ID", transfer_id),
     }
 
