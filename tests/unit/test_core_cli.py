@@ -26,12 +26,15 @@ ROWS = [{"id": "1", "state": "RUNNING"}, {"id": "22", "state": "PENDING", "note"
 @click.command()
 @script
 @confirm_option
-@click.option("--fail", type=click.Choice(["bad", "confirm", "auth", "remote", "missing", "bug",
-                                           "ctrlc", "generic"]))
+@click.option(
+    "--fail",
+    type=click.Choice(["bad", "confirm", "auth", "remote", "missing", "bug", "ctrlc", "generic"]),
+)
 @click.option("--count", type=click.IntRange(1, 5), default=1)
 @click.option("--rows", is_flag=True)
-def tiny(workspace: Any, confirm_token: str | None, fail: str | None, count: int,
-         rows: bool) -> Any:
+def tiny(
+    workspace: Any, confirm_token: str | None, fail: str | None, count: int, rows: bool
+) -> Any:
     """A tiny command for contract tests."""
     log("working on it")
     errors: dict[str, Exception] = {
@@ -86,8 +89,12 @@ def test_success_is_one_json_document_and_diagnostics_go_to_stderr(
     ],
 )
 def test_each_error_class_has_its_exit_code(
-    fail: str, exit_code: int, error_type: str, retryable: bool,
-    tmp_path: Any, capsys: pytest.CaptureFixture[str],
+    fail: str,
+    exit_code: int,
+    error_type: str,
+    retryable: bool,
+    tmp_path: Any,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, out, err = invoke(["--workspace", str(tmp_path), "--fail", fail], capsys)
     assert code == exit_code
@@ -138,8 +145,13 @@ def test_interrupt_is_a_json_error(tmp_path: Any, capsys: pytest.CaptureFixture[
 
 @pytest.mark.parametrize(
     "argv",
-    [["--count", "9"], ["--no-such-option"], ["--fail", "nonsense"], ["surplus-argument"],
-     ["--count"]],
+    [
+        ["--count", "9"],
+        ["--no-such-option"],
+        ["--fail", "nonsense"],
+        ["surplus-argument"],
+        ["--count"],
+    ],
 )
 def test_usage_errors_exit_2_with_json(
     argv: list[str], tmp_path: Any, capsys: pytest.CaptureFixture[str]
@@ -244,3 +256,16 @@ def test_human_of_scalars_and_empty() -> None:
     assert render.human(None) == "-"
     assert render.human({"a": 1, "b": None}) == "a: 1\nb: -"
     assert render.human(ROWS).splitlines()[0].split() == ["ID", "STATE", "NOTE"]
+
+
+def test_human_tables_can_be_narrowed_to_the_columns_people_need() -> None:
+    from hpcskills.core.render import human
+
+    data = {
+        "count": 2,
+        "jobs": [{"id": 1, "name": "a", "noise": "x" * 50}, {"id": 2, "name": "b", "noise": "y"}],
+    }
+    narrowed = human(data, ("id", "name", "missing"))
+    assert "noise" not in narrowed.lower() and "NAME" in narrowed and "count: 2" in narrowed
+    assert "NOISE" in human(data)  # without a choice every column shows
+    assert "NOISE" in human(data, ("missing",))  # a choice the rows lack falls back to all

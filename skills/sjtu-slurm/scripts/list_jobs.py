@@ -22,11 +22,31 @@ from hpcskills.sjtu.session import open_session
 def main(workspace, node_group, backend, states, partitions, names, since, all_users):
     """One squeue (and one sacct with --since) for all jobs; states are normalized, the
     raw state and reason are kept."""
-    session = open_session(workspace, _pack.site(), node_group=node_group, backend=backend,
-                           report=log)
-    return list_jobs(session, states=list(states), partitions=list(partitions),
-                     names=list(names), since=since, all_users=all_users)
+    session = open_session(
+        workspace, _pack.site(), node_group=node_group, backend=backend, report=log
+    )
+    return list_jobs(
+        session,
+        states=list(states),
+        partitions=list(partitions),
+        names=list(names),
+        since=since,
+        all_users=all_users,
+    )
 
 
 if __name__ == "__main__":
-    run(main)
+    run(
+        main,
+        human_columns=(
+            "job_id",
+            "name",
+            "state",
+            "reason",
+            "partition",
+            "elapsed_seconds",
+            "nodes",
+            "exit_code",
+            "source",
+        ),
+    )

@@ -41,10 +41,15 @@ def _usage_error(exc: click.ClickException) -> BadInput:
     return BadInput(exc.format_message(), type="usage_error", hint=hint)
 
 
-def run(command: click.Command, argv: Sequence[str] | None = None) -> NoReturn:
+def run(
+    command: click.Command,
+    argv: Sequence[str] | None = None,
+    human_columns: Sequence[str] = (),
+) -> NoReturn:
     """Run a click command under the output contract and exit with its code.
 
     The command's callback returns the `data` of the success document, or raises HpcError.
+    `human_columns` narrows the `--human` tables to the columns a person needs.
     """
     args = list(sys.argv[1:] if argv is None else argv)
     human = "--human" in args
@@ -73,7 +78,7 @@ def run(command: click.Command, argv: Sequence[str] | None = None) -> NoReturn:
             ),
             human,
         )
-    _print_stdout(render.human(data) if human else render.ok_document(data))
+    _print_stdout(render.human(data, human_columns) if human else render.ok_document(data))
     sys.exit(EXIT_OK)
 
 

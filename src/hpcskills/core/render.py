@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -24,13 +25,15 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def table(rows: list[dict[str, Any]]) -> str:
-    """Rows of dicts as an aligned text table (columns in first-seen order)."""
+def table(rows: list[dict[str, Any]], only: Sequence[str] = ()) -> str:
+    """Rows of dicts as an aligned text table (columns in first-seen order, or those of
+    `only` that the rows have)."""
     if not rows:
         return "(none)"
     columns: list[str] = []
     for row in rows:
         columns.extend(key for key in row if key not in columns)
+    columns = [c for c in only if c in columns] or columns
     cells = [[_cell(row.get(col)) for col in columns] for row in rows]
     widths = [max(len(col), *(len(r[i]) for r in cells)) for i, col in enumerate(columns)]
     lines = ["  ".join(col.upper().ljust(w) for col, w in zip(columns, widths, strict=True))]
@@ -42,14 +45,15 @@ def _is_rows(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
 
 
-def human(data: Any) -> str:
-    """A readable rendering of a result: scalars as `key: value`, row lists as tables."""
+def human(data: Any, columns: Sequence[str] = ()) -> str:
+    """A readable rendering of a result: scalars as `key: value`, row lists as tables
+    (narrowed to `columns` when given)."""
     if _is_rows(data):
-        return table(data)
+        return table(data, columns)
     if not isinstance(data, dict):
         return _cell(data)
     scalars = [f"{key}: {_cell(val)}" for key, val in data.items() if not _is_rows(val)]
-    blocks = [f"\n{key}:\n{table(val)}" for key, val in data.items() if _is_rows(val)]
+    blocks = [f"\n{key}:\n{table(val, columns)}" for key, val in data.items() if _is_rows(val)]
     return "\n".join(scalars + blocks).strip()
 
 
