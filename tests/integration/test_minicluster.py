@@ -94,6 +94,9 @@ def wait_for_accounting_state(site: dict, job_id: str, timeout: float = 30) -> s
 def test_up_describes_the_site(site: dict) -> None:
     assert site["login"] == {**site["login"], "host": "127.0.0.1", "port": 2222}
     assert site["data"]["port"] == 2223
+    assert site["totp"]["port"] == 2224 and Path(site["sshd_logs"]["totp"]).is_file()
+    for secret_file in (site["totp"]["secret_file"], site["totp"]["pam_secret_file"]):
+        assert Path(secret_file).stat().st_mode & 0o077 == 0  # root's only (the module: 0400)
     assert {p["name"] for p in site["partitions"]} == EXPECTED_PARTITIONS
     assert site["accounting"] is True
     assert Path(site["slurm_conf"]).is_file()
