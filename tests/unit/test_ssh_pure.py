@@ -11,11 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hpcskills.core.errors import AuthRequired, BadInput, RemoteError
-from hpcskills.ssh.base import Endpoint, command_line
+from hpcskills.ssh.askpass import REFUSAL_NOTE
+from hpcskills.ssh.base import Endpoint, Identity, command_line
 from hpcskills.ssh.connect import choose_backend
 from hpcskills.ssh.hostkeys import pin, pinned_keys
-from hpcskills.ssh.openssh import classify_failure, control_dir
-from hpcskills.ssh.paramiko_backend import answer_prompts, totp_code
+from hpcskills.ssh.openssh import base_options, classify_failure, control_dir
+from hpcskills.ssh.totp import answer_prompts, is_code_prompt, totp_code
 
 EP = Endpoint("login.example.org", 2222, "alice", "pilogin")
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA8GIY+nMg24WM3C65RxwNXeEjF/+xuCh/FIERmHWboy"
@@ -51,6 +52,25 @@ def test_classify_auth_and_network_failures(tmp_path: Path) -> None:
     assert isinstance(refused, RemoteError) and refused.retryable
 
 
+def test_classify_one_time_code_failures(tmp_path: Path) -> None:
+    code = classify_failure("alice@h: Permission denied (keyboard-interactive).", EP, tmp_path)
+    assert isinstance(code, AuthRequired) and code.type == "ssh_auth_failed"
+    assert "one-time code" in code.message and "totp_secret" in code.hint
+    stderr = f"{REFUSAL_NOTE} 'Password:'\nalice@h: Permission denied (keyboard-interactive)."
+    prompt = classify_failure(stderr, EP, tmp_path)
+    assert isinstance(prompt, AuthRequired) and prompt.type == "unsupported_prompt"
+
+
+def test_master_options_for_one_time_codes(tmp_path: Path) -> None:
+    identity = Identity(tmp_path / "k", tmp_path / "k-cert.pub", tmp_path / "known_hosts")
+    plain = " ".join(base_options(identity, tmp_path / "sock", 15))
+    assert "BatchMode=yes" in plain and "KbdInteractive" not in plain
+    codes = base_options(identity, tmp_path / "sock", 15, answer_codes=True)
+    assert "BatchMode=no" in codes and "BatchMode=yes" not in codes  # ssh keeps the first
+    assert "PreferredAuthentications=publickey,keyboard-interactive" in codes
+    assert "NumberOfPasswordPrompts=1" in codes  # a refused code is not retried
+
+
 def test_known_hosts_pins_by_host_and_port(tmp_path: Path) -> None:
     known_hosts = tmp_path / "known_hosts"
     assert pinned_keys(known_hosts, EP) == []
@@ -78,7 +98,7 @@ def test_totp_never_reuses_a_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         slept.append(seconds)
         clock[0] += seconds
 
-    monkeypatch.setattr("hpcskills.ssh.paramiko_backend.time.sleep", fake_sleep)
+    monkeypatch.setattr("hpcskills.ssh.totp.time.sleep", fake_sleep)
     last = tmp_path / "last"
     first = totp_code(secret, last, now=lambda: clock[0])
     assert first == pyotp.TOTP(secret).at(clock[0]) and not slept
@@ -92,12 +112,18 @@ def test_prompts_other_than_codes_are_refused() -> None:
     assert answer_prompts([("Verification code: ", False)], lambda: "123456") == ["123456"]
     with pytest.raises(AuthRequired):
         answer_prompts([("Password: ", False)], lambda: "123456")
+    assert is_code_prompt("(alice@login.example.org) Verification code: ")
+    assert not is_code_prompt("(alice@codehost) Password: ")  # the host name does not count
 
 
 def test_backend_choice() -> None:
     assert choose_backend("auto", has_ssh=True, needs_totp=False) == "openssh"
     assert choose_backend("auto", has_ssh=False, needs_totp=False) == "paramiko"
-    assert choose_backend("auto", has_ssh=True, needs_totp=True) == "paramiko"
+    assert choose_backend("auto", has_ssh=True, needs_totp=True) == "openssh"
+    old_ssh = {"has_ssh": True, "needs_totp": True, "ssh_answers_codes": False}
+    assert choose_backend("auto", **old_ssh) == "paramiko"
+    with pytest.raises(BadInput):
+        choose_backend("openssh", **old_ssh)
     with pytest.raises(BadInput):
         choose_backend("openssh", has_ssh=False, needs_totp=False)
     with pytest.raises(BadInput):

@@ -10,22 +10,33 @@ from hpcskills.core.errors import BadInput, RemoteError
 from hpcskills.core.workspace import Workspace
 from hpcskills.ssh.base import DEFAULT_COMMAND_TIMEOUT, CommandResult, Endpoint, Remote
 from hpcskills.ssh.identity import identity_of, verify_identity
-from hpcskills.ssh.openssh import OpenSshRemote, ssh_binary
+from hpcskills.ssh.openssh import OpenSshRemote, answers_code_prompts, ssh_binary
 
 BACKEND_ENV = "HPCSKILLS_SSH_BACKEND"
 BACKENDS = ("auto", "openssh", "paramiko")
 READ_RETRY_DELAYS = (1.0, 3.0)
 
 
-def choose_backend(requested: str, has_ssh: bool, needs_totp: bool) -> str:
-    """'openssh' where an ssh binary exists and no TOTP is needed, else 'paramiko'."""
+def choose_backend(
+    requested: str, has_ssh: bool, needs_totp: bool, ssh_answers_codes: bool = True
+) -> str:
+    """'openssh' where an ssh binary exists (for TOTP: one that can ask the askpass helper
+    for the code, OpenSSH >= 8.4), so one login per host serves every script run; else
+    'paramiko'."""
     if requested not in BACKENDS:
         raise BadInput(f"unknown SSH backend {requested!r}", hint="one of: " + ", ".join(BACKENDS))
+    usable = has_ssh and (ssh_answers_codes or not needs_totp)
     if requested != "auto":
         if requested == "openssh" and not has_ssh:
             raise BadInput("no OpenSSH client (ssh) on this machine", hint="use --backend paramiko")
+        if requested == "openssh" and not usable:
+            raise BadInput(
+                "this OpenSSH client is older than 8.4 and cannot answer the site's one-time "
+                "code prompt",
+                hint="use --backend paramiko",
+            )
         return requested
-    return "openssh" if has_ssh and not needs_totp else "paramiko"
+    return "openssh" if usable else "paramiko"
 
 
 def open_remote(
@@ -43,10 +54,12 @@ def open_remote(
         verify_identity(workspace)
 
     binary = ssh_binary()
+    needs_totp = identity.totp_secret_path is not None
     chosen = choose_backend(
         backend or os.environ.get(BACKEND_ENV) or "auto",
         binary is not None,
-        identity.totp_secret_path is not None,
+        needs_totp,
+        ssh_answers_codes=binary is not None and needs_totp and answers_code_prompts(binary),
     )
     state_dir = workspace.ensure_state_dir()
     if chosen == "openssh":

@@ -4,6 +4,11 @@ The first call starts a background master (`ssh -M -N -f`, ControlPersist) that 
 once; later calls, from any process, run over its socket without a new login. Host keys
 are pinned in `credentials/known_hosts` (`StrictHostKeyChecking=accept-new`): a first
 contact is recorded and reported, a changed key is refused.
+
+Sites that ask for a one-time code after the certificate (keyboard-interactive): when the
+workspace holds `credentials/totp_secret`, the master starts with the askpass helper
+(hpcskills.ssh.askpass, forced by SSH_ASKPASS_REQUIRE; OpenSSH >= 8.4), which answers the
+code prompt and nothing else, once per login; every later call shares that one login.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -21,6 +27,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from hpcskills.core.errors import AuthRequired, HpcError, RemoteError
+from hpcskills.ssh.askpass import REFUSAL_NOTE, askpass_env
 from hpcskills.ssh.base import (
     DEFAULT_COMMAND_TIMEOUT,
     DEFAULT_CONNECT_TIMEOUT,
@@ -33,9 +40,11 @@ from hpcskills.ssh.base import (
 )
 from hpcskills.ssh.certs import fingerprint
 from hpcskills.ssh.hostkeys import changed_key_error, pinned_keys
+from hpcskills.ssh.totp import TOTP_STEP_SECONDS, code_refused, last_used_file
 
 DEFAULT_PERSIST_SECONDS = 600
 SSH_EXIT_CONNECTION = 255
+FORCED_ASKPASS_SINCE = (8, 4)  # SSH_ASKPASS_REQUIRE=force
 # sun_path holds 104 bytes on some systems (108 on Linux); the master binds at
 # ControlPath + "." + 16 random chars while it starts.
 _SOCKET_PATH_BUDGET = 104
@@ -46,6 +55,24 @@ _SOCKET_NAME_LENGTH = 1 + _SOCKET_NAME_CHARS + 17
 def ssh_binary() -> str | None:
     """The OpenSSH client, if this machine has one."""
     return shutil.which("ssh")
+
+
+def ssh_version(binary: str) -> tuple[int, int] | None:
+    """(major, minor) of an OpenSSH client, from `ssh -V`; None when it does not say."""
+    try:
+        proc = subprocess.run(
+            [binary, "-V"], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = re.search(r"OpenSSH_(\d+)\.(\d+)", proc.stderr + proc.stdout)
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def answers_code_prompts(binary: str) -> bool:
+    """Whether this ssh can be made to ask the askpass helper for a one-time code."""
+    version = ssh_version(binary)
+    return version is not None and version >= FORCED_ASKPASS_SINCE
 
 
 def control_dir(state_dir: Path) -> Path:
@@ -80,10 +107,22 @@ def socket_accepts(path: Path) -> bool:
     return True
 
 
-def base_options(identity: Identity, control_path: Path, connect_timeout: float) -> list[str]:
-    """Options that make ssh use only our key, certificate and pinned host keys."""
+def base_options(
+    identity: Identity, control_path: Path, connect_timeout: float, answer_codes: bool = False
+) -> list[str]:
+    """Options that make ssh use only our key, certificate and pinned host keys; with
+    answer_codes, also keyboard-interactive (one try: the askpass helper gives the code)."""
+    if answer_codes:
+        prompting = {
+            "BatchMode": "no",
+            "KbdInteractiveAuthentication": "yes",
+            "PreferredAuthentications": "publickey,keyboard-interactive",
+            "NumberOfPasswordPrompts": "1",
+        }
+    else:
+        prompting = {"BatchMode": "yes"}
     options = {
-        "BatchMode": "yes",
+        **prompting,
         "IdentitiesOnly": "yes",
         "IdentityAgent": "none",
         "IdentityFile": str(identity.key_path),
@@ -114,6 +153,14 @@ def classify_failure(stderr: str, endpoint: Endpoint, known_hosts: Path) -> HpcE
         "host key verification failed" in lowered
     ):
         return changed_key_error(endpoint, known_hosts, text)
+    if REFUSAL_NOTE in text:
+        return AuthRequired(
+            f"{endpoint.label} asked for something other than a one-time code: {text[-300:]}",
+            type="unsupported_prompt",
+            hint="only certificate + TOTP logins are supported",
+        )
+    if "permission denied (keyboard-interactive)" in lowered:
+        return code_refused(endpoint)
     if "permission denied" in lowered or "too many authentication failures" in lowered:
         return AuthRequired(
             f"{endpoint.label} refused the SSH certificate: {text[-300:]}",
@@ -151,12 +198,13 @@ class OpenSshRemote(Remote):
         self.report = report
         self.binary = binary
         self.before_login = before_login
+        self.state_dir = state_dir
         self.control_path = control_dir(state_dir) / socket_name(endpoint)
         self.first_contact_fingerprint: str | None = None
         self._master_checked = False
 
-    def _args(self, *extra: str) -> list[str]:
-        options = base_options(self.identity, self.control_path, self.connect_timeout)
+    def _args(self, *extra: str, answer_codes: bool = False) -> list[str]:
+        options = base_options(self.identity, self.control_path, self.connect_timeout, answer_codes)
         target = ["-p", str(self.endpoint.port), "-l", self.endpoint.user]
         return [self.binary, *options, *extra, *target, "--", self.endpoint.host]
 
@@ -177,6 +225,11 @@ class OpenSshRemote(Remote):
     def _start_master(self) -> None:
         self.before_login()
         first_contact = not pinned_keys(self.identity.known_hosts, self.endpoint)
+        secret_file = self.identity.totp_secret_path
+        env, timeout = None, self.connect_timeout + 30
+        if secret_file is not None:
+            env = askpass_env(self.state_dir, secret_file, last_used_file(self.state_dir))
+            timeout += TOTP_STEP_SECONDS  # the helper may wait for a fresh code
         with tempfile.TemporaryFile() as errors:
             try:
                 proc = subprocess.run(
@@ -188,11 +241,13 @@ class OpenSshRemote(Remote):
                         "ControlMaster=yes",
                         "-o",
                         f"ControlPersist={self.persist}",
+                        answer_codes=secret_file is not None,
                     ),
+                    env=env,
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
                     stderr=errors,
-                    timeout=self.connect_timeout + 30,
+                    timeout=timeout,
                 )
             except subprocess.TimeoutExpired:
                 raise RemoteError(

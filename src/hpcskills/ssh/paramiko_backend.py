@@ -1,4 +1,5 @@
-"""The paramiko backend: for machines without OpenSSH and for keyboard-interactive TOTP.
+"""The paramiko backend: for machines without OpenSSH (or, for TOTP sites, with one older
+than 8.4, which cannot be made to ask the pack for the code).
 
 One connection per process (TCP_NODELAY set: ~40 ms less per round trip). Public-key auth
 with the certificate; when the server then asks for keyboard-interactive (a second
@@ -17,7 +18,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 import paramiko
-import pyotp
 
 from hpcskills.core.errors import AuthRequired, RemoteError
 from hpcskills.core.redact import register_secret
@@ -32,38 +32,9 @@ from hpcskills.ssh.base import (
     feed_in_background,
 )
 from hpcskills.ssh.hostkeys import changed_key_error, pin, pinned_keys
+from hpcskills.ssh.totp import answer_prompts, code_refused, last_used_file, totp_code
 
 _CHUNK = 256 * 1024
-_CODE_PROMPTS = ("code", "otp", "token", "verification", "passcode", "2fa", "factor")
-
-
-def totp_code(secret: str, last_used_path: Path, now: Callable[[], float] = time.time) -> str:
-    """The current TOTP code, waiting for the next time step if this one was already used."""
-    totp = pyotp.TOTP(secret)
-    step = int(now()) // totp.interval
-    try:
-        last = int(last_used_path.read_text().strip() or -1)
-    except (FileNotFoundError, ValueError):
-        last = -1
-    if step <= last:
-        time.sleep((last + 1) * totp.interval - now() + 0.05)
-        step = int(now()) // totp.interval
-    last_used_path.write_text(str(step))
-    return totp.at(step * totp.interval)
-
-
-def answer_prompts(prompts: Sequence[tuple[str, bool]], code: Callable[[], str]) -> list[str]:
-    """Answers for keyboard-interactive prompts: codes only; any other prompt is refused."""
-    answers = []
-    for text, _echo in prompts:
-        if not any(word in text.lower() for word in _CODE_PROMPTS):
-            raise AuthRequired(
-                f"the server asked {text.strip()!r}, which the pack does not answer",
-                type="unsupported_prompt",
-                hint="only certificate + TOTP logins are supported",
-            )
-        answers.append(code())
-    return answers
 
 
 class _ChannelStdin:
@@ -123,8 +94,6 @@ class ParamikoRemote(Remote):
         user = self.endpoint.user
         try:
             remaining = transport.auth_publickey(user, key)
-            if remaining and "keyboard-interactive" in remaining:
-                transport.auth_interactive(user, self._interactive)
         except paramiko.AuthenticationException as exc:
             transport.close()
             raise AuthRequired(
@@ -132,6 +101,15 @@ class ParamikoRemote(Remote):
                 type="ssh_auth_failed",
                 hint="request a fresh certificate with req_certificate.py",
             ) from None
+        if remaining and "keyboard-interactive" in remaining:
+            try:
+                transport.auth_interactive(user, self._interactive)
+            except paramiko.AuthenticationException:
+                transport.close()
+                raise code_refused(self.endpoint) from None
+            except AuthRequired:
+                transport.close()
+                raise
 
     def _interactive(self, _title: str, _instructions: str, prompts: list) -> list[str]:
         secret_path = self.identity.totp_secret_path
@@ -143,7 +121,7 @@ class ParamikoRemote(Remote):
             )
         secret = secret_path.read_text().strip()
         register_secret(secret)
-        last_used = self.state_dir / f"totp-last-{self.endpoint.host}"
+        last_used = last_used_file(self.state_dir)
         return answer_prompts(prompts, lambda: totp_code(secret, last_used))
 
     def connect(self) -> paramiko.Transport:
