@@ -78,9 +78,12 @@ class Cluster:
         return ["--workspace", str(self.workspace)]
 
     def login_count(self, node: str = "login") -> int:
-        """Real logins (one per authenticated connection) in that node's sshd log."""
+        """Real logins (one per authenticated connection) in that node's sshd log; on the
+        totp node a login is certificate ("Partial publickey") then code ("Accepted")."""
         log = Path(self.site["sshd_logs"][node]).read_text(errors="replace")
-        return log.count(f"Accepted publickey for {self.user} ")
+        return log.count(f"Accepted publickey for {self.user} ") + log.count(
+            f"Accepted keyboard-interactive/pam for {self.user} "
+        )
 
 
 def issue_certificate(workspace: Workspace, sim: SjtuSimulator, valid_time: int = 3600) -> None:
