@@ -9,6 +9,7 @@ reusing a code already spent.
 
 from __future__ import annotations
 
+import logging
 import select
 import socket
 import time
@@ -35,6 +36,11 @@ from hpcskills.ssh.hostkeys import changed_key_error, pin, pinned_keys
 from hpcskills.ssh.totp import answer_prompts, code_refused, last_used_file, totp_code
 
 _CHUNK = 256 * 1024
+
+
+# paramiko logs failures of its transport thread (with tracebacks) through `logging`; with no
+# handler, Python would print them to stderr. Errors reach the caller as exceptions instead.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 
 class _ChannelStdin:
