@@ -31,7 +31,7 @@ class ClusterSession:
             "host": self.choice.host,
             "node_group": self.choice.node_group,
         }
-        fingerprint = getattr(self.remote, "first_contact_fingerprint", None)
+        fingerprint = self.remote.first_contact_fingerprint
         if fingerprint:
             described["host_key_pinned"] = fingerprint
         return described

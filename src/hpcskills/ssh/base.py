@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import shlex
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,8 +96,25 @@ def feed_in_background(sink: BinaryIO, data: bytes) -> threading.Thread:
 class Remote(abc.ABC):
     """An authenticated connection to one endpoint."""
 
-    endpoint: Endpoint
     logins: int = 0  # new authentications this object made (0 when one was reused)
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        identity: Identity,
+        state_dir: Path,
+        *,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        report: Callable[[str], None] = lambda _line: None,
+        before_login: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.identity = identity
+        self.state_dir = state_dir
+        self.connect_timeout = connect_timeout
+        self.report = report
+        self.before_login = before_login  # checks the certificate before a real login
+        self.first_contact_fingerprint: str | None = None
 
     @abc.abstractmethod
     def run(

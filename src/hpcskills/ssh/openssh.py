@@ -191,16 +191,17 @@ class OpenSshRemote(Remote):
         binary: str = "ssh",
         before_login: Callable[[], None] = lambda: None,
     ) -> None:
-        self.endpoint = endpoint
-        self.identity = identity
+        super().__init__(
+            endpoint,
+            identity,
+            state_dir,
+            connect_timeout=connect_timeout,
+            report=report,
+            before_login=before_login,
+        )
         self.persist = persist
-        self.connect_timeout = connect_timeout
-        self.report = report
         self.binary = binary
-        self.before_login = before_login
-        self.state_dir = state_dir
         self.control_path = control_dir(state_dir) / socket_name(endpoint)
-        self.first_contact_fingerprint: str | None = None
         self._master_checked = False
 
     def _args(self, *extra: str, answer_codes: bool = False) -> list[str]:

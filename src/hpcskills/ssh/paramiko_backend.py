@@ -69,13 +69,14 @@ class ParamikoRemote(Remote):
         report: Callable[[str], None] = lambda _line: None,
         before_login: Callable[[], None] = lambda: None,
     ) -> None:
-        self.endpoint = endpoint
-        self.before_login = before_login
-        self.identity = identity
-        self.state_dir = state_dir
-        self.connect_timeout = connect_timeout
-        self.report = report
-        self.first_contact_fingerprint: str | None = None
+        super().__init__(
+            endpoint,
+            identity,
+            state_dir,
+            connect_timeout=connect_timeout,
+            report=report,
+            before_login=before_login,
+        )
         self._transport: paramiko.Transport | None = None
 
     def _check_host_key(self, transport: paramiko.Transport) -> None:
