@@ -13,9 +13,8 @@ import logging
 import select
 import socket
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import BinaryIO
 
 import paramiko
@@ -24,10 +23,7 @@ from hpcskills.core.errors import AuthRequired, RemoteError
 from hpcskills.core.redact import register_secret
 from hpcskills.ssh.base import (
     DEFAULT_COMMAND_TIMEOUT,
-    DEFAULT_CONNECT_TIMEOUT,
     CommandResult,
-    Endpoint,
-    Identity,
     Remote,
     command_line,
     feed_in_background,
@@ -59,25 +55,7 @@ class _ChannelStdin:
 class ParamikoRemote(Remote):
     """Commands over one paramiko transport."""
 
-    def __init__(
-        self,
-        endpoint: Endpoint,
-        identity: Identity,
-        state_dir: Path,
-        *,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        report: Callable[[str], None] = lambda _line: None,
-        before_login: Callable[[], None] = lambda: None,
-    ) -> None:
-        super().__init__(
-            endpoint,
-            identity,
-            state_dir,
-            connect_timeout=connect_timeout,
-            report=report,
-            before_login=before_login,
-        )
-        self._transport: paramiko.Transport | None = None
+    _transport: paramiko.Transport | None = None  # set by connect(), once per object
 
     def _check_host_key(self, transport: paramiko.Transport) -> None:
         offered = transport.get_remote_server_key()
