@@ -32,3 +32,11 @@ def test_unknown_flag_is_bad_input(skill: str, name: str, tmp_path: Path) -> Non
     assert result.returncode == 2, result.describe()
     assert result.error["type"] in {"usage_error", "secret_on_argv"}
     assert not (tmp_path / "credentials").exists()  # nothing was changed
+
+
+def test_a_stray_argument_to_update_user_is_refused_and_masked(tmp_path: Path) -> None:
+    result = run_script(
+        "sjtu-slurm", "update_user.py", "hunter2-secret", "--workspace", str(tmp_path)
+    )
+    assert result.returncode == 2 and result.error["type"] == "secret_on_argv"
+    assert "hunter2-secret" not in result.stdout + result.stderr

@@ -355,3 +355,10 @@ def test_short_waits_get_a_short_slack(api: HpcApi) -> None:
     responses.patch(f"{BASE}/user", json={"name": "hpcrobot"})
     api.patch_user("hpcrobot", {"email": "new@x.org"}, wait=1)
     assert only_call().req_kwargs["timeout"][1] == 2
+
+
+@pytest.mark.parametrize("status", [408, 429])
+def test_busy_answers_are_retryable_remote_errors(status: int) -> None:
+    site = load_site(SITE_FILE)
+    error = classify_error(status, "slow down", site, "user query")
+    assert isinstance(error, RemoteError) and error.retryable

@@ -426,3 +426,12 @@ def test_runner_script_copies_nasty_paths(tmp_path: Path, site: SiteProfile, ver
     assert result["verify"] == ("ok" if verify else "skipped")
     log = (state / f"{transfer_id}.log").read_text().replace("\r", "\n").splitlines()
     assert rsync_jobs.parse_progress(log)["percent"] == 100
+
+
+def test_site_rsync_flags_that_delete_are_refused() -> None:
+    from hpcskills.core.errors import BadInput
+    from hpcskills.sjtu.site import SiteProfile
+
+    site = SiteProfile({"transfer": {"rsync_flags": ["--archive", "--delete-after"]}})
+    with pytest.raises(BadInput, match="delete"):
+        rsync_jobs.rsync_commands(site, "/lustre/a", "/archive/b")

@@ -7,12 +7,12 @@ import _pack
 import click
 
 from hpcskills.core.cli import confirm_option, log, run, script
-from hpcskills.core.secret_input import choose_source, take_secret
+from hpcskills.core.secret_input import choose_source, refuse_argv_secrets, take_secret
 from hpcskills.sjtu.account import update_user, validate_changes
 from hpcskills.sjtu.users import resolve_user
 
 
-@click.command()
+@click.command(context_settings={"ignore_unknown_options": True})  # a "--..." password too
 @script
 @confirm_option
 @click.option("--name", help="HPC username (default: the remembered one).")
@@ -24,10 +24,12 @@ from hpcskills.sjtu.users import resolve_user
               help="File holding the new password; deleted after use.")
 @click.option("--wait-timeout", type=click.IntRange(1, 3600), default=None,
               help="How long to wait for the user's 2FA approval (default 600 s).")
+@click.argument("extra", nargs=-1, metavar="")
 def main(workspace, confirm_token, name, email, jaccount, contact_method, new_password_stdin,
-         new_password_textfile, wait_timeout):
+         new_password_textfile, wait_timeout, extra):
     """First call: prints the plan and a confirm token (exit 3), changes nothing. After the
     user agrees: the same call with --confirm TOKEN sends it; the user approves 2FA."""
+    refuse_argv_secrets(extra, "--new-password-textfile", "--new-password-stdin")
     site = _pack.site()
     password_change = bool(new_password_stdin or new_password_textfile)
     if password_change:

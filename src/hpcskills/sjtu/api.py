@@ -79,6 +79,12 @@ def classify_error(status: int, body: str, site: SiteProfile, operation: str) ->
         return AuthRequired(f"{operation}: refused: {reason}", type="forbidden")
     if status == 404:
         return NotFound(f"{operation}: {reason}")
+    if status in (408, 429):
+        return RemoteError(
+            f"{operation}: the HPC API is busy (HTTP {status})",
+            type="service_unavailable",
+            retryable=True,
+        )
     return BadInput(f"{operation}: the HPC API rejected the request: {reason}", type="rejected")
 
 

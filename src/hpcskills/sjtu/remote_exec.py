@@ -23,6 +23,19 @@ ALWAYS_RISKY = {
     "killall": "stops processes",
     "mv": "moves data away from where it was (and may overwrite the destination)",
     "crontab": "changes scheduled tasks",
+    "chmod": "changes permissions",
+    "chown": "changes ownership",
+    "chgrp": "changes ownership",
+    "setfacl": "changes permissions",
+    "passwd": "changes the account",
+    "sacctmgr": "changes Slurm accounts",
+    "unzip": "may overwrite files",
+    "gzip": "replaces the original file",
+    "gunzip": "replaces the original file",
+    "bzip2": "replaces the original file",
+    "xz": "replaces the original file",
+    "salloc": "allocates nodes",
+    "sbatch": "submits jobs (use submit_job.py)",
 }
 SHELLS = {
     "sh",
@@ -42,6 +55,24 @@ SHELLS = {
     "nohup",
     "srun",
     "timeout",
+    "nice",
+    "ionice",
+    "stdbuf",
+    "setsid",
+    "time",
+    "flock",
+    "taskset",
+    "numactl",
+    "mpirun",
+    "mpiexec",
+    "sudo",
+    "apptainer",
+    "singularity",
+    "ssh",
+    "make",
+    "awk",
+    "gawk",
+    "watch",
 }
 OVERWRITERS = {"cp", "ln", "install", "rsync", "scp"}
 
@@ -54,6 +85,11 @@ def risk(argv: list[str]) -> str | None:
         return ALWAYS_RISKY[program]
     if program in SHELLS or program.startswith("python"):
         return f"{program} runs further commands that cannot be checked beforehand"
+    if program == "scontrol" and args and args[0] not in {"show", "ping", "version"}:
+        return f"scontrol {args[0]} changes jobs or the cluster"
+    if program == "tar" and any(a in {"-x", "--extract", "--get"} or (
+        not a.startswith("--") and a.lstrip("-").startswith("x")) for a in args):
+        return "tar -x may overwrite files"
     if program == "dd" and any(a.startswith("of=") for a in args):
         return "dd writes over its output file"
     if program == "find" and {"-delete", "-exec", "-execdir", "-ok", "-okdir"} & set(args):
@@ -72,6 +108,10 @@ def risk(argv: list[str]) -> str | None:
 
 
 def _destination_exists(session: ClusterSession, argv: list[str]) -> bool:
+    target = next((a.split("=", 1)[1] for a in argv[1:] if a.startswith("--target-directory=")),
+                  None)
+    if target is not None or "-t" in argv[1:]:
+        return True  # the destination is an option: treat it as one that exists
     operands = [a for a in argv[1:] if not a.startswith("-")]
     if len(operands) < 2:
         return False

@@ -145,6 +145,12 @@ def rsync_commands(
 ) -> tuple[list[str], list[str], list[str]]:
     """(copy, checksum check, dry run listing changes) argv: `source` into `dest_dir`."""
     flags = list(site.data.get("transfer", {}).get("rsync_flags", ["--archive", "--partial"]))
+    deleting = [f for f in flags if f.startswith(("--delete", "--remove-source", "--del"))]
+    if deleting:  # the confirmation plan only lists overwrites, never deletions
+        raise BadInput(
+            f"the site profile's rsync_flags delete data ({', '.join(deleting)}); refused",
+            hint="remove them from transfer.rsync_flags in site.json or HPCSKILLS_SITE_FILE",
+        )
     paths = ["--", source, dest_dir.rstrip("/") + "/"]
     copy = ["rsync", *flags, f"--partial-dir={PARTIAL_DIR}", "--info=progress2", *paths]
     check = ["rsync", "--archive", "--checksum", "--dry-run", "--out-format=%i %n", *paths]
