@@ -15,8 +15,11 @@ from hpcskills.sjtu.tokens import request_token
 @script
 @click.argument("username")
 @click.argument("extra", nargs=-1, metavar="")
-@click.option("--textfile", type=click.Path(dir_okay=False, path_type=Path),
-              help="File whose first line is the password; deleted after use, also on failure.")
+@click.option(
+    "--textfile",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File whose first line is the password; deleted once read, also if the request fails.",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def main(workspace, username, extra, textfile, password_stdin):
     """Request a token for USERNAME and save it as credentials/hpc_token.
