@@ -6,7 +6,6 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hpcskills.dpdispatcher.inputs import Task
 from hpcskills.dpdispatcher.render import JobPlan
 from hpcskills.ledger.records import SUBMITTED, Submission
 from hpcskills.slurm import states as st
@@ -91,7 +90,3 @@ def job_needs(job: JobPlan, tags: Mapping[str, tuple[str, int | None]], record: 
 def summary(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
     counts = Counter(row["state"] for row in rows)
     return {state: counts[state] for state in TASK_STATES if counts[state]}
-
-
-def unfinished_tasks(job: JobPlan, tags: Mapping[str, tuple[str, int | None]]) -> list[Task]:
-    return [t for t in job.tasks if (tags.get(t.hash) or ("none",))[0] != "finished"]

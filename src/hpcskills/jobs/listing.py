@@ -3,7 +3,6 @@ one batched call per host (Slurm) and per platform (Bohrium)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -14,10 +13,9 @@ from hpcskills.jobs.poll import Connect, Poller
 from hpcskills.ledger.records import INTENT, SUBMITTED, UNKNOWN_OUTCOME, Submission
 from hpcskills.ledger.store import open_ledger
 from hpcskills.slurm import states as st
+from hpcskills.slurm.units import parse_age
 
 PLATFORMS = ("slurm", "shell", "bohrium")
-_AGE = re.compile(r"^(\d+)([mhdw])$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 # observed fields worth showing in a listing
 SUMMARY_KEYS = (
     "partition",
@@ -35,10 +33,9 @@ SUMMARY_KEYS = (
 def since_cutoff(text: str, now: datetime | None = None) -> str:
     """`30m`/`2h`/`3d`/`1w` or an ISO date/time → the UTC ISO cutoff (BadInput otherwise)."""
     now = now or datetime.now(timezone.utc)
-    match = _AGE.match(text.strip())
-    if match:
-        delta = timedelta(**{_UNITS[match[2]]: int(match[1])})
-        return (now - delta).isoformat(timespec="seconds")
+    age = parse_age(text)
+    if age:
+        return (now - timedelta(**{age[1]: age[0]})).isoformat(timespec="seconds")
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:

@@ -256,16 +256,6 @@ class Ledger:
                 (phase, error[:1000], utc_now(), submission_id),
             )
 
-    def update_details(self, submission_id: int, patch: Mapping[str, Any]) -> None:
-        """Merge `patch` into a record's details."""
-        with db.transaction(self.conn):
-            current = self.get(submission_id)
-            assert current is not None
-            self.conn.execute(
-                "UPDATE submissions SET details = ?, updated_at = ? WHERE id = ?",
-                (json.dumps({**current.details, **patch}), utc_now(), submission_id),
-            )
-
     # -- observing -------------------------------------------------------------------------
 
     def record_observations(self, observations: Iterable[Observation]) -> list[int]:

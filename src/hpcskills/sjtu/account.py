@@ -15,7 +15,6 @@ from hpcskills.sjtu.certificates import TWOFA_NOTICE
 from hpcskills.sjtu.site import SiteProfile
 from hpcskills.sjtu.tokens import load_token
 
-QUOTA_TYPES = ("account", "user")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 

@@ -3,7 +3,6 @@ output. One command per query for all jobs (never one per job)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict
 from typing import Any
 
@@ -12,18 +11,17 @@ from hpcskills.sjtu.session import ClusterSession
 from hpcskills.slurm import commands
 from hpcskills.slurm.details import parse_scontrol_jobs, parse_seff
 from hpcskills.slurm.parse import AccountingRecord, QueueJob, parse_sacct, parse_sinfo, parse_squeue
+from hpcskills.slurm.units import parse_age
 from hpcskills.ssh.connect import run_read
 
 MAX_TAIL_LINES = 5000
-_SINCE = re.compile(r"^(\d+)([mhdw])$")
-_SINCE_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def sacct_since(text: str) -> str:
     """`2h`/`3d`/`1w`/`30m` → `now-2hours`; ISO dates and sacct forms pass through."""
-    match = _SINCE.match(text.strip())
-    if match:
-        return f"now-{match.group(1)}{_SINCE_UNITS[match.group(2)]}"
+    age = parse_age(text)
+    if age:
+        return f"now-{age[0]}{age[1]}"
     return text.strip()
 
 

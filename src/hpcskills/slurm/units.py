@@ -20,6 +20,16 @@ _MEM_FACTOR = {"K": 1, "M": 2, "G": 3, "T": 4, "P": 5}
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$", re.ASCII)
 
 
+_AGE = re.compile(r"(\d+)([mhdw])")
+_AGE_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_age(text: str) -> tuple[int, str] | None:
+    """`30m`/`2h`/`3d`/`1w` → (30, "minutes") ...; None for anything else."""
+    match = _AGE.fullmatch(text.strip())
+    return (int(match[1]), _AGE_UNITS[match[2]]) if match else None
+
+
 def parse_duration(text: str) -> int | None:
     """Seconds in a Slurm duration, or None for UNLIMITED, INVALID, N/A and anything else.
 

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from hpcskills.core.credstore import atomic_write
 from hpcskills.ssh.totp import is_code_prompt, totp_code
 
 REFUSAL_NOTE = "hpc-skills askpass: not answering"
@@ -62,10 +63,7 @@ def write_wrapper(directory: Path, secret_file: Path, last_used: Path) -> Path:
         f"sys.exit(main(sys.argv[1:], Path({str(secret_file)!r}), Path({str(last_used)!r})))\n"
     )
     path = directory / WRAPPER_NAME
-    tmp = directory / f".{WRAPPER_NAME}.{os.getpid()}.tmp"
-    tmp.write_text(text)
-    tmp.chmod(0o700)
-    tmp.replace(path)
+    atomic_write(path, text.encode(), mode=0o700)
     return path
 
 
