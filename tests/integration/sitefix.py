@@ -7,7 +7,7 @@ import contextlib
 import json
 import os
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from hpcskills.core.errors import HpcError
 from hpcskills.core.workspace import Workspace
 from hpcskills.sim.sjtu import DEMO_USER, SjtuSimulator
 from hpcskills.sjtu.certificates import request_certificate
-from hpcskills.sjtu.site import SiteProfile, deep_merge, load_site
+from hpcskills.sjtu.site import load_site
 from hpcskills.sjtu.tokens import request_token
 from hpcskills.ssh.base import Endpoint
 from hpcskills.ssh.identity import identity_of
@@ -89,7 +89,7 @@ class Cluster:
 def issue_certificate(workspace: Workspace, sim: SjtuSimulator, valid_time: int = 3600) -> None:
     """Token + certificate for the demo user, through the library, as the scripts do."""
     base = load_site(SITE_FILE)
-    site = SiteProfile(deep_merge(base.data, {"api": {"base_url": sim.base_url}}))
+    site = replace(base, api=replace(base.api, base_url=sim.base_url))
     request_token(workspace, site, DEMO_USER.name, DEMO_USER.password)
     request_certificate(
         workspace,

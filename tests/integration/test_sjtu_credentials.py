@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from hpcskills.sim.sjtu import (
     generate_key_pair,
     sign_user_cert,
 )
-from hpcskills.sjtu.site import SiteProfile, deep_merge, load_site
+from hpcskills.sjtu.site import load_site
 from hpcskills.sjtu.tokens import request_token
 
 from scriptrun import Result, path_without_isolated_install, register_secret, run_script
@@ -91,7 +92,7 @@ class Site:
         """A token for `user` in the workspace, made in-process (req_token.py has its own
         tests; this keeps the others fast)."""
         profile = load_site(SITE_FILE)
-        profile = SiteProfile(deep_merge(profile.data, {"api": {"base_url": self.sim.base_url}}))
+        profile = replace(profile, api=replace(profile.api, base_url=self.sim.base_url))
         request_token(Workspace(self.ws), profile, user, password)
         return self.token()
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from hpcskills.core.errors import BadInput
-from hpcskills.sjtu.entry import canonical_partition, pool_of_path, select_entry_node
+from hpcskills.sjtu.entry import named_entry_node, select_entry_node
+from hpcskills.sjtu.job_rules import cold_paths
 from hpcskills.sjtu.jobs import sacct_since
 from hpcskills.sjtu.remote_exec import risk
 from hpcskills.sjtu.site import load_site
 from hpcskills.sjtu.submit import (
-    cold_paths,
     parse_env_pairs,
     prepare,
     prepare_script,
@@ -39,7 +39,7 @@ def test_partition_routes_to_its_groups_login_node(partition: str, node: str, gr
 
 
 def test_debug100_is_accepted_as_debuga100() -> None:
-    assert canonical_partition(SITE, "debug100") == "debuga100"
+    assert SITE.partition("debug100").name == "debuga100"
     assert "debuga100" in select_entry_node(SITE, partition="debug100").reason
 
 
@@ -47,7 +47,7 @@ def test_unknown_partition_names_the_closest() -> None:
     with pytest.raises(BadInput) as raised:
         select_entry_node(SITE, partition="a10O")
     assert raised.value.type == "unknown_partition"
-    assert "a100" in raised.value.details["closest"]
+    assert "a100" in raised.value.details["suggestions"]
 
 
 @pytest.mark.parametrize(
@@ -65,10 +65,19 @@ def test_storage_routes_to_a_node_that_sees_it(path: str, business: str, node: s
 
 def test_storage_outside_every_pool_is_bad_input() -> None:
     with pytest.raises(BadInput):
-        pool_of_path(SITE, "/etc/passwd")
-    assert pool_of_path(SITE, "/archive/home/a/b") == "archive"
+        SITE.pool_of("/etc/passwd")
+    assert SITE.pool_of("/archive/home/a/b").name == "archive"
     with pytest.raises(BadInput):
-        pool_of_path(SITE, "/archiver/x")  # a prefix of the name is not the mount
+        SITE.pool_of("/archiver/x")  # a prefix of the name is not the mount
+
+
+def test_an_entry_node_by_name() -> None:
+    choice = named_entry_node(SITE, "sydata", "chosen with --node sydata")
+    assert (choice.name, choice.business, choice.node_group) == ("sydata", "data", "sy")
+    assert choice.reason == "chosen with --node sydata"
+    with pytest.raises(BadInput) as raised:
+        named_entry_node(SITE, "nosuchnode", "")
+    assert raised.value.type == "unknown_entry_node"
 
 
 def test_exactly_one_selector() -> None:
@@ -110,14 +119,22 @@ def test_own_script_partition_from_sbatch_line_and_flag_added() -> None:
 
 
 def test_scripts_on_cold_storage_are_refused() -> None:
-    assert cold_paths(SITE, "cp /archive/home/a/x.dat . && run /union/y") == [
+    assert cold_paths(SITE, texts=["cp /archive/home/a/x.dat . && run /union/y"]) == [
         "/archive/home/a/x.dat",
         "/union/y",
     ]
-    assert cold_paths(SITE, "run /lustre/home/a/x") == []
+    assert cold_paths(SITE, texts=["run /lustre/home/a/x"]) == []
     with pytest.raises(BadInput) as raised:
         prepare_script(SITE, "#!/bin/bash\n#SBATCH -p cpu\ncat /vault/home/a/data\n", None)
-    assert raised.value.type == "cold_storage_in_job"
+    assert raised.value.type == "cold_storage"  # the same rule and error as for a spec
+    assert raised.value.details["paths"] == ["/vault/home/a/data"]
+    assert "/lustre" in (raised.value.hint or "")
+
+
+def test_scripts_mentioning_cold_mount_names_inside_other_paths_pass() -> None:
+    """The script check once used a looser pattern that refused these."""
+    text = "#!/bin/bash\n#SBATCH -p cpu\nls ~/archive /archived /lustre/home/u/vault/x\n"
+    assert prepare_script(SITE, text, None).partition == "cpu"
 
 
 def test_spec_from_flags_over_spec_file(tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ def test_paths_outside_every_pool_are_refused(site: SiteProfile) -> None:
 
 
 def test_cold_storage_is_written_only_from_data_nodes(site: SiteProfile) -> None:
-    archive = storage.pools(site)["archive"]
+    archive = site.storage["archive"]
     storage.check_access(site, "data", archive, write=True)
     storage.check_access(site, "sydata", archive, write=True)
     storage.check_access(site, "pilogin", archive, write=False)
@@ -92,10 +92,10 @@ def test_cold_storage_is_written_only_from_data_nodes(site: SiteProfile) -> None
 
 def test_pools_a_node_cannot_reach(site: SiteProfile) -> None:
     with pytest.raises(BadInput) as caught:
-        storage.check_access(site, "sylogin", storage.pools(site)["lustre"], write=False)
+        storage.check_access(site, "sylogin", site.storage["lustre"], write=False)
     assert caught.value.type == "pool_not_reachable"
     with pytest.raises(BadInput) as caught:
-        storage.check_access(site, "nosuchnode", storage.pools(site)["lustre"], write=False)
+        storage.check_access(site, "nosuchnode", site.storage["lustre"], write=False)
     assert caught.value.type == "unknown_entry_node"
 
 
@@ -430,8 +430,8 @@ def test_runner_script_copies_nasty_paths(tmp_path: Path, site: SiteProfile, ver
 
 def test_site_rsync_flags_that_delete_are_refused() -> None:
     from hpcskills.core.errors import BadInput
-    from hpcskills.sjtu.site import SiteProfile
+    from hpcskills.sjtu.site import parse_site
 
-    site = SiteProfile({"transfer": {"rsync_flags": ["--archive", "--delete-after"]}})
+    site = parse_site({"transfer": {"rsync_flags": ["--archive", "--delete-after"]}})
     with pytest.raises(BadInput, match="delete"):
         rsync_jobs.rsync_commands(site, "/lustre/a", "/archive/b")

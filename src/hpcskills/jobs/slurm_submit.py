@@ -23,7 +23,7 @@ def default_key(session: ClusterSession, prepared: sjtu_submit.Prepared) -> str:
     """The key of a submission: site, user, node group, partition, work dir and script."""
     return keys.derive_key(
         PLATFORM,
-        str(session.site.data.get("name", "sjtu")),
+        session.site.name,
         session.user,
         prepared.node_group,
         prepared.partition,
@@ -66,7 +66,7 @@ def submit_sjtu_once(
     key = keys.check_key(key) if key else default_key(session, prepared)
     name = keys.tagged_name(prepared.name.strip("'\"") or "job", key)
     fields = {
-        "site": str(session.site.data.get("name", "sjtu")),
+        "site": session.site.name,
         "entry_node": session.choice.name,
         "host": session.choice.host,
         "port": session.choice.port,

@@ -10,10 +10,7 @@ from datetime import datetime, timezone
 
 from hpcskills.core.workspace import Workspace
 from hpcskills.sjtu.site import SiteProfile
-from hpcskills.sjtu.storage import (
-    check_entry_node,
-    human_bytes,
-)
+from hpcskills.sjtu.storage import human_bytes
 from hpcskills.sjtu.users import resolve_user
 from hpcskills.ssh import transfer as xfer
 from hpcskills.ssh.base import Endpoint, Remote
@@ -52,8 +49,7 @@ class Access:
 
     def open(self, node: str) -> Remote:
         """The shared connection to an entry node of the profile, as the remembered user."""
-        check_entry_node(self.site, node)
-        spec = self.site.data["entry_nodes"][node]
+        entry = self.site.entry_node(node)
         user = resolve_user(self.workspace, None)
-        endpoint = Endpoint(str(spec["host"]), int(spec.get("port", 22)), user, name=node)
+        endpoint = Endpoint(entry.host, entry.port, user, name=node)
         return open_remote(self.workspace, endpoint, backend=self.backend, report=self.report)

@@ -17,7 +17,7 @@ from hpcskills.core.progress import call_with_progress
 from hpcskills.core.redact import register_secret
 from hpcskills.core.workspace import Workspace
 from hpcskills.sjtu.api import HpcApi
-from hpcskills.sjtu.site import SiteProfile
+from hpcskills.sjtu.site import SiteProfile, parse_site
 from hpcskills.sjtu.tokens import load_token
 from hpcskills.ssh.certs import (
     CERT_FILE,
@@ -219,7 +219,7 @@ def start_background(
         "server_keygen": key is None,
         "started_at": _now().isoformat(),
         "pid": None,
-        "site": site.data,
+        "site": site.to_document(),
     }
     state.write_json(REQUEST_FILE, record)
     log_path = workspace.state_dir / REQUEST_LOG
@@ -248,7 +248,7 @@ def run_background_request(
     if not record or record.get("id") != request_id:
         report("no such pending request")
         return
-    site = SiteProfile(record["site"])
+    site = parse_site(record["site"])
     record["pid"] = os.getpid()
     workspace.state().write_json(REQUEST_FILE, record)
     creds = workspace.credentials()

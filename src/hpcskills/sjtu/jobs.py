@@ -47,13 +47,13 @@ def _query(session: ClusterSession, argv: list[str], what: str) -> str:
 def cluster_status(session: ClusterSession) -> dict[str, Any]:
     """Partitions of this node group: availability, node counts, limits (sinfo + profile)."""
     partitions = parse_sinfo(_query(session, commands.sinfo_argv(), "sinfo"))
-    profile = session.site.data.get("partitions", {})
+    profile = session.site.partitions
     rows = []
     for info in partitions:
         row = asdict(info)
-        known = profile.get(info.name, {})
-        row["node_group"] = known.get("node_group")
-        row["site_limits"] = {k: v for k, v in known.items() if k != "node_group"} or None
+        known = profile.get(info.name)
+        row["node_group"] = known.node_group if known else None
+        row["site_limits"] = known.described() if known else None
         rows.append(row)
     return {**session.describe(), "partitions": rows}
 

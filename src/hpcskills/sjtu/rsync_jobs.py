@@ -23,15 +23,7 @@ from hpcskills.core.workspace import Workspace
 from hpcskills.sjtu.access import Access, now_iso
 from hpcskills.sjtu.copies import PLAN_LIST_LIMIT
 from hpcskills.sjtu.site import SiteProfile
-from hpcskills.sjtu.storage import (
-    check_access,
-    check_entry_node,
-    clean_path,
-    data_nodes,
-    is_data_node,
-    locate,
-    transfer_node,
-)
+from hpcskills.sjtu.storage import check_access, clean_path, locate, transfer_node
 from hpcskills.ssh.base import Remote, command_line
 from hpcskills.ssh.connect import run_read
 
@@ -144,7 +136,7 @@ def rsync_commands(
     site: SiteProfile, source: str, dest_dir: str
 ) -> tuple[list[str], list[str], list[str]]:
     """(copy, checksum check, dry run listing changes) argv: `source` into `dest_dir`."""
-    flags = list(site.data.get("transfer", {}).get("rsync_flags", ["--archive", "--partial"]))
+    flags = list(site.transfer.rsync_flags)
     deleting = [f for f in flags if f.startswith(("--delete", "--remove-source", "--del"))]
     if deleting:  # the confirmation plan only lists overwrites, never deletions
         raise BadInput(
@@ -307,8 +299,7 @@ def _records(workspace: Workspace) -> CredentialStore:
 
 def _node_of(access: Access, transfer_id: str, node: str | None) -> str:
     if node:
-        check_entry_node(access.site, node)
-        return node
+        return access.site.entry_node(node).name
     record = _records(access.workspace).read_json(f"{transfer_id}.json")
     if not isinstance(record, dict):
         raise NotFound(
@@ -328,7 +319,7 @@ def _choose_transfer_node(
     dst_pool, _ = locate(site, dest_dir)
     check_access(site, node, dst_pool, write=True)
     check_access(site, node, src_pool, write=False)
-    if not is_data_node(site, node):
+    if not site.entry_node(node).is_data_node:
         raise BadInput(
             f"transfers run on data nodes, not on {node}",
             type="not_a_data_node",
@@ -398,7 +389,7 @@ def _check_probe(probe: dict[str, str], source: str, node: str, site: SiteProfil
             type="tool_missing",
             hint=f"ask the site whether {node} still has them",
         )
-    limit = int(site.data.get("transfer", {}).get("max_parallel_rsync", 10))
+    limit = site.transfer.max_parallel_rsync
     running = int(probe.get("running", "0") or 0)
     if running >= limit:
         raise RemoteError(
@@ -453,15 +444,13 @@ def transfer_status(access: Access, transfer_id: str, node: str | None) -> dict[
 def list_transfers(access: Access, node: str | None) -> dict[str, Any]:
     """Every transfer on the given node, else on every node this workspace started one on
     (else on the default data node)."""
-    site = access.site
     if node:
-        check_entry_node(site, node)
-        nodes = [node]
+        nodes = [access.site.entry_node(node).name]
     else:
         records = _records(access.workspace)
         known = [records.read_json(p.name) for p in sorted(records.directory.glob("*.json"))]
         nodes = list(dict.fromkeys(str(r["node"]) for r in known if isinstance(r, dict)))
-        nodes = nodes or data_nodes(site)[:1]
+        nodes = nodes or [data.name for data in access.site.data_nodes()[:1]]
     rows = []
     for name in nodes:
         with access.open(name) as remote:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hpcskills.core.errors import BadInput
-from hpcskills.sjtu.entry import pool_of_path, select_entry_node
-from hpcskills.sjtu.site import SiteProfile
+from hpcskills.sjtu.entry import select_entry_node
+from hpcskills.sjtu.site import Pool, SiteProfile
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DF_ROW = re.compile(r"^(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+%|-)\s+(.+)$")
@@ -22,19 +22,6 @@ NOTES = {
 
 
 @dataclass(frozen=True)
-class Pool:
-    """One storage pool of the site profile."""
-
-    name: str
-    mount: str
-    kind: str
-    title: str
-    visible_from: tuple[str, ...]
-    writable_from: tuple[str, ...]
-    union_of: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class DfRow:
     """One line of `df -P -B1`: sizes in bytes."""
 
@@ -43,22 +30,6 @@ class DfRow:
     used: int
     available: int
     mounted_on: str
-
-
-def pools(site: SiteProfile) -> dict[str, Pool]:
-    """Every pool of the profile, by name."""
-    return {
-        name: Pool(
-            name=name,
-            mount=posixpath.normpath(str(spec["mount"])),
-            kind=str(spec.get("kind", "hot")),
-            title=str(spec.get("title", "")),
-            visible_from=tuple(spec.get("visible_from", ())),
-            writable_from=tuple(spec.get("writable_from", ())),
-            union_of=tuple(spec.get("union_of", ())),
-        )
-        for name, spec in site.data.get("storage", {}).items()
-    }
 
 
 def clean_path(path: str) -> str:
@@ -78,7 +49,7 @@ def clean_path(path: str) -> str:
 def locate(site: SiteProfile, path: str) -> tuple[Pool, str]:
     """The pool holding `path` and the part of the path below the pool's mount."""
     path = clean_path(path)
-    pool = pools(site)[pool_of_path(site, path)]
+    pool = site.pool_of(path)
     return pool, posixpath.relpath(path, pool.mount)
 
 
@@ -87,52 +58,15 @@ def on_pool(pool: Pool, relative: str) -> str:
     return pool.mount if relative == "." else posixpath.join(pool.mount, relative)
 
 
-def _entry_nodes(site: SiteProfile) -> dict[str, dict[str, Any]]:
-    return site.data.get("entry_nodes", {})
-
-
-def is_data_node(site: SiteProfile, node: str) -> bool:
-    return _entry_nodes(site).get(node, {}).get("business") == "data"
-
-
-def data_nodes(site: SiteProfile) -> list[str]:
-    """The entry nodes for data work (transfers), in profile order."""
-    return [node for node in _entry_nodes(site) if is_data_node(site, node)]
-
-
-def node_listed(site: SiteProfile, node: str, allowed: tuple[str, ...]) -> bool:
-    """Whether an entry node is in a visible/writable list: data nodes by their own name,
-    job (login) nodes by name or by one of their node groups."""
-    spec = _entry_nodes(site).get(node)
-    if spec is None:
-        return False
-    if node in allowed:
-        return True
-    return spec.get("business") != "data" and any(
-        group in allowed for group in spec.get("node_groups", ())
-    )
-
-
 def nodes_for(site: SiteProfile, pool: Pool, *, write: bool) -> list[str]:
     """Entry nodes that can read (or write) the pool."""
     allowed = pool.writable_from if write else pool.visible_from
-    return [node for node in _entry_nodes(site) if node_listed(site, node, allowed)]
-
-
-def check_entry_node(site: SiteProfile, node: str) -> None:
-    """BadInput unless `node` names an entry node of the profile."""
-    if node not in _entry_nodes(site):
-        raise BadInput(
-            f"unknown entry node {node!r}",
-            type="unknown_entry_node",
-            hint="one of: " + ", ".join(_entry_nodes(site)),
-        )
+    return [node.name for node in site.entry_nodes.values() if node.listed_in(allowed)]
 
 
 def check_access(site: SiteProfile, node: str, pool: Pool, *, write: bool) -> None:
     """BadInput unless `node` may read (or write) `pool`; cold writes only from data nodes."""
-    check_entry_node(site, node)
-    if node_listed(site, node, pool.writable_from if write else pool.visible_from):
+    if site.entry_node(node).listed_in(pool.writable_from if write else pool.visible_from):
         return
     allowed = ", ".join(nodes_for(site, pool, write=write)) or "no entry node"
     if write and pool.kind == "cold":
@@ -165,7 +99,7 @@ def path_views(site: SiteProfile, path: str) -> dict[str, Any]:
             "note": NOTES.get(pool.kind, ""),
             **({"union_of": list(pool.union_of)} if pool.union_of else {}),
         }
-        for pool in pools(site).values()
+        for pool in site.storage.values()
     ]
     return {
         "path": on_pool(home, relative),
@@ -187,12 +121,11 @@ def transfer_node(site: SiteProfile, source: str, target_dir: str) -> tuple[str,
     src_pool, _ = locate(site, source)
     dst_pool, _ = locate(site, target_dir)
     preferred = [data_node_for(site, source)[0], data_node_for(site, target_dir)[0]]
-    for node in dict.fromkeys([*preferred, *data_nodes(site)]):
-        if node_listed(site, node, src_pool.visible_from) and node_listed(
-            site, node, dst_pool.writable_from
-        ):
-            return node, (
-                f"{node} is a data node that reads {src_pool.mount} and writes {dst_pool.mount}"
+    for name in dict.fromkeys([*preferred, *(node.name for node in site.data_nodes())]):
+        node = site.entry_nodes[name]
+        if node.listed_in(src_pool.visible_from) and node.listed_in(dst_pool.writable_from):
+            return name, (
+                f"{name} is a data node that reads {src_pool.mount} and writes {dst_pool.mount}"
             )
     raise BadInput(
         f"no data node both reads {src_pool.mount} and writes {dst_pool.mount}",
@@ -233,9 +166,9 @@ def choose_cold_target(free: dict[str, int]) -> tuple[str, str]:
 
 def cold_pools(site: SiteProfile) -> list[Pool]:
     """The cold pools a write can target (not the union of them)."""
-    return [p for p in pools(site).values() if p.kind == "cold" and not p.union_of]
+    return [p for p in site.pools_of_kind("cold") if not p.union_of]
 
 
 def union_pool(site: SiteProfile) -> Pool | None:
     """The pool that shows every cold pool at once (reads of cold data go there)."""
-    return next((p for p in pools(site).values() if p.union_of), None)
+    return next((p for p in site.storage.values() if p.union_of), None)

@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from hpcskills.core.errors import BadInput, RemoteError
-from hpcskills.sjtu.entry import canonical_partition
+from hpcskills.sjtu.job_rules import check_job, refuse_cold_storage, require_node_group
 from hpcskills.sjtu.session import ClusterSession
 from hpcskills.sjtu.site import SiteProfile
 from hpcskills.slurm.commands import sbatch_argv
 from hpcskills.slurm.parse import parse_sbatch
 from hpcskills.slurm.script import JobSpec, render_sbatch, spec_from_mapping
-from hpcskills.slurm.site_rules import validate_against_site
 
 DEFAULT_JOB_DIR = "hpcskills-jobs"
 UPLOAD_SCRIPT = 'mkdir -p -- "$1" && cd -- "$1" && cat > "$2" && pwd -P'
@@ -39,21 +38,9 @@ class Prepared:
     warnings: list[str] = field(default_factory=list)
 
 
-def cold_paths(site: SiteProfile, text: str) -> list[str]:
-    """Cold-storage paths a script mentions (jobs must not run on cold storage)."""
-    mounts = [
-        p["mount"].rstrip("/")
-        for p in site.data.get("storage", {}).values()
-        if p.get("kind") == "cold"
-    ]
-    pattern = re.compile("(" + "|".join(re.escape(m) for m in mounts) + r")(/[^\s'\";|&]*)?")
-    return sorted({m.group(0) for m in pattern.finditer(text)}) if mounts else []
-
-
 def prepare_spec(site: SiteProfile, spec: JobSpec) -> Prepared:
     """Validate a resources spec against the site and render its #SBATCH script."""
-    check = validate_against_site(spec, site.data)
-    assert check.node_group is not None
+    check = check_job(site, spec)
     return Prepared(
         render_sbatch(check.spec),
         check.spec.partition,
@@ -72,7 +59,7 @@ def prepare_script(site: SiteProfile, text: str, partition: str | None) -> Prepa
     if (
         partition
         and found
-        and canonical_partition(site, found.group(1)) != canonical_partition(site, partition)
+        and site.partition(found.group(1)).name != site.partition(partition).name
     ):
         raise BadInput(
             f"--partition {partition} contradicts the script's #SBATCH --partition={found.group(1)}"
@@ -83,23 +70,17 @@ def prepare_script(site: SiteProfile, text: str, partition: str | None) -> Prepa
             "no partition: pass --partition or put #SBATCH --partition in the script",
             type="partition_required",
         )
-    canonical = canonical_partition(site, chosen)
-    cold = cold_paths(site, text)
-    if cold:
-        raise BadInput(
-            f"the script uses cold storage ({', '.join(cold)}); jobs must not run on it",
-            type="cold_storage_in_job",
-            hint="copy the data to hot storage first (transfer.py), then submit",
-        )
+    own = site.partition(chosen)
+    refuse_cold_storage(site, texts=[text])
     name = _NAME_LINE.search(text)
     warnings = []
     if partition and not found:
-        text = text.replace("\n", f"\n#SBATCH --partition={canonical}\n", 1)
-        warnings.append(f"added #SBATCH --partition={canonical}")
+        text = text.replace("\n", f"\n#SBATCH --partition={own.name}\n", 1)
+        warnings.append(f"added #SBATCH --partition={own.name}")
     return Prepared(
         text,
-        canonical,
-        site.data["partitions"][canonical]["node_group"],
+        own.name,
+        own.node_group,
         name.group(1) if name else "job",
         None,
         warnings,
@@ -119,11 +100,9 @@ def submit(
     """Upload the script to the work dir and sbatch it (never retried: a retry could
     create a second job). `sbatch_options` (e.g. the idempotency tag in --job-name)
     override the script's #SBATCH lines."""
-    if prepared.node_group != session.choice.node_group:
-        raise BadInput(
-            f"partition {prepared.partition} is not in node group {session.choice.node_group}",
-            type="wrong_node_group",
-        )
+    require_node_group(
+        session.site, session.site.partition(prepared.partition), session.choice.node_group
+    )
     directory = prepared.workdir or DEFAULT_JOB_DIR
     file_name = script_file_name(prepared.name)
     upload = session.remote.run(

@@ -3,5 +3,5 @@
 `states` (normalized vocabulary), `commands` (argv builders, stderr classifiers),
 `parse` (squeue, sacct, sinfo, sbatch), `details` (scontrol show job, seff), `units`
 (durations, sizes, timestamps), `script` (JobSpec, batch script rendering) and
-`site_rules` (a spec checked against a site profile).
+`limits` (a spec checked against one partition's limits).
 """

@@ -1,19 +1,17 @@
-"""A job spec checked against the SJTU site profile."""
+"""A job spec checked against the SJTU site profile: each rule decided in one place."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from hpcskills.core.errors import BadInput
+from hpcskills.sjtu.job_rules import check_job, cold_paths, require_node_group
+from hpcskills.sjtu.site import load_site, parse_site
 from hpcskills.slurm.script import JobSpec
-from hpcskills.slurm.site_rules import validate_against_site
 
-SITE = json.loads(
-    (Path(__file__).resolve().parents[2] / "skills" / "sjtu-slurm" / "site.json").read_text()
-)
+SITE = load_site(Path(__file__).resolve().parents[2] / "skills" / "sjtu-slurm" / "site.json")
 
 
 def spec(**changes) -> JobSpec:
@@ -23,20 +21,20 @@ def spec(**changes) -> JobSpec:
 
 def refused(job: JobSpec, group: str | None = None) -> BadInput:
     with pytest.raises(BadInput) as info:
-        validate_against_site(job, SITE, group)
+        check_job(SITE, job, group)
     assert info.value.exit_code == 2
     return info.value
 
 
 def test_a_plain_cpu_job_passes_unchanged():
     job = spec(workdir="/lustre/home/acct-hpc/hpcuser/run")
-    check = validate_against_site(job, SITE, "pi")
+    check = check_job(SITE, job, "pi")
     assert check.spec == job
     assert (check.node_group, check.warnings) == ("pi", [])
 
 
 def test_alias_is_canonicalized_and_gpu_added():
-    check = validate_against_site(spec(partition="debug100", time="00:10:00"), SITE, "sy")
+    check = check_job(SITE, spec(partition="debug100", time="00:10:00"), "sy")
     assert check.spec.partition == "debuga100"
     assert check.spec.gpus == 1
     assert check.node_group == "sy"
@@ -60,7 +58,7 @@ def test_partition_of_another_node_group_names_the_right_entry_node():
     assert error.type == "wrong_node_group"
     assert "sylogin" in error.hint
     assert "sydata" not in error.hint  # data nodes do not submit jobs
-    validate_against_site(spec(partition="a100", gpus=1), SITE, None)  # no entry node known
+    check_job(SITE, spec(partition="a100", gpus=1), None)  # no entry node known
 
 
 def test_time_above_the_partition_limit():
@@ -68,11 +66,11 @@ def test_time_above_the_partition_limit():
     assert error.type == "over_partition_limit"
     assert "00:20:00" in error.hint
     refused(spec(partition="huge", time="3-00:00:00"))
-    validate_against_site(spec(partition="huge", time="2-00:00:00"), SITE)
+    check_job(SITE, spec(partition="huge", time="2-00:00:00"))
 
 
 def test_missing_time_is_a_warning():
-    check = validate_against_site(JobSpec(partition="cpu", command="x"), SITE, "pi")
+    check = check_job(SITE, JobSpec(partition="cpu", command="x"), "pi")
     assert check.warnings == ["no time limit given: the partition default applies "
                               "(at most 7-00:00:00)"]  # fmt: skip
 
@@ -81,8 +79,8 @@ def test_node_and_gpu_limits():
     assert refused(spec(partition="debug", nodes=3)).type == "over_partition_limit"
     error = refused(spec(partition="a100", gpus=8), group="sy")
     assert error.type == "over_partition_limit" and "4 GPUs" in error.message
-    assert validate_against_site(spec(partition="dgx2", gpus=16), SITE).spec.gpus == 16
-    check = validate_against_site(spec(partition="a800", gpus=8), SITE)  # no per-node count
+    assert check_job(SITE, spec(partition="dgx2", gpus=16)).spec.gpus == 16
+    check = check_job(SITE, spec(partition="a800", gpus=8))  # no per-node count
     assert check.spec.gpus == 8
 
 
@@ -123,7 +121,7 @@ def test_cold_storage_is_refused(changes):
     ],
 )
 def test_cold_mount_names_inside_other_paths_are_fine(command):
-    validate_against_site(spec(command=command), SITE)
+    check_job(SITE, spec(command=command))
 
 
 def test_cold_paths_are_reported_once_each():
@@ -135,6 +133,22 @@ def test_cold_paths_are_reported_once_each():
 
 
 def test_an_overridden_site_without_storage_or_limits():
-    site = {"partitions": {"cpu": {"node_group": "local"}}}
-    check = validate_against_site(spec(command="cat /archive/x"), site, "local")
+    site = parse_site(
+        {"node_groups": {"local": {}}, "partitions": {"cpu": {"node_group": "local"}}}
+    )
+    check = check_job(site, spec(command="cat /archive/x"), "local")
     assert check.warnings == []
+
+
+def test_the_node_group_rule_used_at_submission():
+    require_node_group(SITE, SITE.partition("a100"), "sy")
+    with pytest.raises(BadInput) as info:
+        require_node_group(SITE, SITE.partition("debug100"), "pi")
+    assert info.value.type == "wrong_node_group"
+    assert "debuga100" in info.value.message and "sylogin" in (info.value.hint or "")
+
+
+def test_one_cold_storage_rule_for_paths_and_text():
+    assert cold_paths(SITE, paths=["/vault", None, "/lustre/x"]) == ["/vault"]
+    assert cold_paths(SITE, texts=["cat /union/a;ls /archive"]) == ["/archive", "/union/a"]
+    assert cold_paths(SITE, texts=["ls /lustre/home/u/archive/x ~/vault /archived"]) == []
