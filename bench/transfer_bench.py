@@ -21,8 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hpcskills.core.workspace import Workspace
-from hpcskills.sjtu.access import Access
 from hpcskills.sjtu.copies import upload
+from hpcskills.sjtu.session import SiteAccess
 from hpcskills.sjtu.site import load_site
 from hpcskills.ssh.base import Endpoint, command_line
 from hpcskills.ssh.openssh import control_dir, socket_name
@@ -87,7 +87,8 @@ def scp(site: LocalSite, source: Path, *extra: str) -> Action:
 def library(site: LocalSite, source: Path) -> Action:
     """`hpcskills.sjtu.copies.upload`, in this process."""
     os.environ.update(site.env)
-    access = Access(Workspace(site.workspace), load_site(ROOT / "skills/sjtu-slurm/site.json"))
+    profile = load_site(ROOT / "skills/sjtu-slurm/site.json")
+    access = SiteAccess(Workspace(site.workspace), profile)
     return lambda target: upload(
         access, source, str(target), verify=False, node=None, confirm_token=None
     )

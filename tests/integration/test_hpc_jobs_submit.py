@@ -12,7 +12,7 @@ from hpcskills.core.errors import RemoteError
 from hpcskills.core.workspace import Workspace
 from hpcskills.jobs.slurm_submit import submit_sjtu_once
 from hpcskills.ledger.store import open_ledger
-from hpcskills.sjtu.session import open_session
+from hpcskills.sjtu.session import SiteAccess
 from hpcskills.sjtu.site import load_site
 from hpcskills.sjtu.submit import prepare
 from hpcskills.slurm.commands import squeue_argv
@@ -95,7 +95,7 @@ def test_submit_interrupted_after_acceptance_and_repeated_is_one_job(cluster, mo
     monkeypatch.setenv("HPCSKILLS_SITE_FILE", cluster.env["HPCSKILLS_SITE_FILE"])
     site = load_site(ROOT / "skills" / "sjtu-slurm" / "site.json")
     workspace = Workspace(cluster.workspace)
-    session = open_session(workspace, site, partition="cpu")
+    session = SiteAccess(workspace, site).open(partition="cpu")
     session.remote = AcceptedThenLost(session.remote)
     key = f"lost-{uuid.uuid4().hex[:8]}"
     fields = {"partition": "cpu", "time": "5", "mem": "100M", "command": "sleep 30", "name": "lost"}

@@ -15,7 +15,7 @@ from hpcskills.core.errors import RemoteError
 from hpcskills.core.workspace import Workspace
 from hpcskills.sim.sjtu import DEMO_USER, sign_user_cert
 from hpcskills.sjtu.jobs import list_jobs
-from hpcskills.sjtu.session import open_session
+from hpcskills.sjtu.session import SiteAccess
 from hpcskills.sjtu.site import load_site
 from hpcskills.sjtu.submit import prepare, submit
 from hpcskills.ssh.certs import CERT_FILE
@@ -202,7 +202,7 @@ class DroppingRemote:
 def _session(cluster, monkeypatch, **selection):
     monkeypatch.setenv("HPCSKILLS_SITE_FILE", cluster.env["HPCSKILLS_SITE_FILE"])
     site = load_site(Path(__file__).resolve().parents[2] / "skills" / SKILL / "site.json")
-    return site, open_session(Workspace(cluster.workspace), site, **selection)
+    return site, SiteAccess(Workspace(cluster.workspace), site).open(**selection)
 
 
 def test_dropped_connection_retries_reads_not_submit(cluster, monkeypatch) -> None:

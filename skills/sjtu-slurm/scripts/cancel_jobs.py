@@ -7,7 +7,7 @@ import click
 from hpcskills.core.cli import confirm_option, log, run, script
 from hpcskills.sjtu.cancel import cancel_jobs
 from hpcskills.sjtu.options import backend_option, job_ids_argument, node_group_option
-from hpcskills.sjtu.session import open_session
+from hpcskills.sjtu.session import SiteAccess
 
 
 @click.command()
@@ -19,8 +19,7 @@ from hpcskills.sjtu.session import open_session
 def main(workspace, job_ids, node_group, backend, confirm_token):
     """First call: the plan (name, state, partition, elapsed of each job). Show it to the
     user; only after a clear yes, call again with --confirm TOKEN."""
-    session = open_session(workspace, _pack.site(), node_group=node_group, backend=backend,
-                           report=log)
+    session = SiteAccess(workspace, _pack.site(), log, backend).open(node_group=node_group)
     return cancel_jobs(workspace, session, list(job_ids), confirm_token)
 
 

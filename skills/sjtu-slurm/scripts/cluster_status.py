@@ -7,7 +7,7 @@ import click
 from hpcskills.core.cli import log, run, script
 from hpcskills.sjtu.jobs import cluster_status
 from hpcskills.sjtu.options import backend_option, node_group_option
-from hpcskills.sjtu.session import open_session
+from hpcskills.sjtu.session import SiteAccess
 
 
 @click.command()
@@ -16,8 +16,7 @@ from hpcskills.sjtu.session import open_session
 @backend_option
 def main(workspace, node_group, backend):
     """sinfo on the node group's login node, with the site profile's known limits."""
-    session = open_session(workspace, _pack.site(), node_group=node_group, backend=backend,
-                           report=log)
+    session = SiteAccess(workspace, _pack.site(), log, backend).open(node_group=node_group)
     return cluster_status(session)
 
 

@@ -6,9 +6,9 @@ import _pack
 import click
 
 from hpcskills.core.cli import log, run, script
-from hpcskills.sjtu.access import Access
 from hpcskills.sjtu.cold_storage import cold_storage
 from hpcskills.sjtu.options import backend_option
+from hpcskills.sjtu.session import SiteAccess
 
 
 @click.command()
@@ -19,7 +19,7 @@ from hpcskills.sjtu.options import backend_option
 def main(workspace, backend, path):
     """`write_to` is the cold pool with the most free space (`reason` says why); cold data
     is read through `read_from` (the union of the cold pools)."""
-    return cold_storage(Access(workspace, _pack.site(), log, backend), path)
+    return cold_storage(SiteAccess(workspace, _pack.site(), log, backend), path)
 
 
 if __name__ == "__main__":

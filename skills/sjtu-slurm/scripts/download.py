@@ -8,9 +8,9 @@ import _pack
 import click
 
 from hpcskills.core.cli import confirm_option, log, run, script
-from hpcskills.sjtu.access import Access
 from hpcskills.sjtu.copies import download
 from hpcskills.sjtu.options import backend_option
+from hpcskills.sjtu.session import SiteAccess
 
 
 @click.command()
@@ -26,7 +26,7 @@ def main(workspace, confirm_token, backend, remote_path, local_dir, verify, node
     a directory comes as one tar stream, skipping files already here (same size and time).
     Replacing local files that differ first returns a plan (exit 3); rerun with
     --confirm TOKEN after the user agrees."""
-    access = Access(workspace, _pack.site(), log, backend)
+    access = SiteAccess(workspace, _pack.site(), log, backend)
     return download(access, remote_path, local_dir, verify=verify, node=node,
                     confirm_token=confirm_token)
 

@@ -7,7 +7,7 @@ import click
 from hpcskills.core.cli import log, run, script
 from hpcskills.sjtu.jobs import job_info
 from hpcskills.sjtu.options import backend_option, job_ids_argument, node_group_option
-from hpcskills.sjtu.session import open_session
+from hpcskills.sjtu.session import SiteAccess
 
 
 @click.command()
@@ -17,8 +17,7 @@ from hpcskills.sjtu.session import open_session
 @backend_option
 def main(workspace, job_ids, node_group, backend):
     """scontrol (while Slurm remembers the job) and sacct (after). Exit 6 if none exist."""
-    session = open_session(workspace, _pack.site(), node_group=node_group, backend=backend,
-                           report=log)
+    session = SiteAccess(workspace, _pack.site(), log, backend).open(node_group=node_group)
     return job_info(session, list(job_ids))
 
 

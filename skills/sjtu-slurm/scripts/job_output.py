@@ -7,7 +7,7 @@ import click
 from hpcskills.core.cli import log, run, script
 from hpcskills.sjtu.jobs import MAX_TAIL_LINES, job_output
 from hpcskills.sjtu.options import backend_option, node_group_option
-from hpcskills.sjtu.session import open_session
+from hpcskills.sjtu.session import SiteAccess
 
 
 @click.command()
@@ -19,8 +19,7 @@ from hpcskills.sjtu.session import open_session
 @backend_option
 def main(workspace, job_id, stderr, tail, node_group, backend):
     """Reads the path Slurm recorded (scontrol), or guesses WORKDIR/slurm-ID.out after."""
-    session = open_session(workspace, _pack.site(), node_group=node_group, backend=backend,
-                           report=log)
+    session = SiteAccess(workspace, _pack.site(), log, backend).open(node_group=node_group)
     return job_output(session, job_id, stderr=stderr, tail=tail)
 
 

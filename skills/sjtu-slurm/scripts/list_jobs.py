@@ -7,7 +7,7 @@ import click
 from hpcskills.core.cli import log, run, script
 from hpcskills.sjtu.jobs import list_jobs
 from hpcskills.sjtu.options import backend_option, node_group_option
-from hpcskills.sjtu.session import open_session
+from hpcskills.sjtu.session import SiteAccess
 
 
 @click.command()
@@ -22,9 +22,7 @@ from hpcskills.sjtu.session import open_session
 def main(workspace, node_group, backend, states, partitions, names, since, all_users):
     """One squeue (and one sacct with --since) for all jobs; states are normalized, the
     raw state and reason are kept."""
-    session = open_session(
-        workspace, _pack.site(), node_group=node_group, backend=backend, report=log
-    )
+    session = SiteAccess(workspace, _pack.site(), log, backend).open(node_group=node_group)
     return list_jobs(
         session,
         states=list(states),

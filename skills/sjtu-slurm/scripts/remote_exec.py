@@ -7,7 +7,7 @@ import click
 from hpcskills.core.cli import confirm_option, log, run, script
 from hpcskills.sjtu.options import backend_option, node_group_option
 from hpcskills.sjtu.remote_exec import remote_exec
-from hpcskills.sjtu.session import open_session
+from hpcskills.sjtu.session import SiteAccess
 
 
 @click.command()
@@ -22,8 +22,9 @@ def main(workspace, node_group, data_node, timeout, backend, confirm_token, argv
     """Each word is passed quoted (no shell expansion). Deleting or overwriting data,
     cancelling jobs or running shells needs confirmation. Never run heavy computation on
     login nodes: submit a job instead."""
-    session = open_session(workspace, _pack.site(), node_group=node_group, backend=backend,
-                           business="data" if data_node else "job", report=log)
+    session = SiteAccess(workspace, _pack.site(), log, backend).open(
+        node_group=node_group, business="data" if data_node else "job"
+    )
     return remote_exec(workspace, session, list(argv), confirm_token, timeout)
 
 

@@ -9,7 +9,7 @@ import click
 from hpcskills.core.cli import log, run, script
 from hpcskills.jobs.slurm_submit import submit_sjtu_once
 from hpcskills.sjtu.options import backend_option
-from hpcskills.sjtu.session import open_session
+from hpcskills.sjtu.session import SiteAccess
 from hpcskills.sjtu.submit import parse_env_pairs, prepare
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -49,8 +49,7 @@ def main(workspace, script_file, spec_file, dry_run, backend, env, modules, idem
         return {"dry_run": True, "partition": prepared.partition,
                 "node_group": prepared.node_group, "warnings": prepared.warnings,
                 "script": prepared.script}
-    session = open_session(workspace, site, partition=prepared.partition, backend=backend,
-                           report=log)
+    session = SiteAccess(workspace, site, log, backend).open(node_group=prepared.node_group)
     return submit_sjtu_once(workspace, session, prepared, idempotency_key)
 
 

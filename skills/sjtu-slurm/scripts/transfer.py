@@ -7,7 +7,6 @@ import _pack
 import click
 
 from hpcskills.core.cli import confirm_option, log, run, script
-from hpcskills.sjtu.access import Access
 from hpcskills.sjtu.options import backend_option
 from hpcskills.sjtu.rsync_jobs import (
     cancel_transfer,
@@ -15,6 +14,7 @@ from hpcskills.sjtu.rsync_jobs import (
     start_transfer,
     transfer_status,
 )
+from hpcskills.sjtu.session import SiteAccess
 
 node_option = click.option("--node", help="Entry node (default: the transfer's own, or the "
                            "data node the pack chooses).")
@@ -36,7 +36,7 @@ def main():
 def start(workspace, backend, confirm_token, source, dest_dir, verify, node):
     """Copy --from into the --to directory (as TO/NAME). Overwriting existing files that
     differ first returns a plan (exit 3); rerun with --confirm TOKEN after the user agrees."""
-    return start_transfer(Access(workspace, _pack.site(), log, backend), source, dest_dir,
+    return start_transfer(SiteAccess(workspace, _pack.site(), log, backend), source, dest_dir,
                           verify=verify, node=node, confirm_token=confirm_token)
 
 
@@ -48,7 +48,7 @@ def start(workspace, backend, confirm_token, source, dest_dir, verify, node):
 def status(workspace, backend, transfer_id, node):
     """State (running, verifying, done, verify_failed, failed, cancelled, lost), progress,
     verification and the next step."""
-    return transfer_status(Access(workspace, _pack.site(), log, backend), transfer_id, node)
+    return transfer_status(SiteAccess(workspace, _pack.site(), log, backend), transfer_id, node)
 
 
 @main.command(name="list")
@@ -57,7 +57,7 @@ def status(workspace, backend, transfer_id, node):
 @node_option
 def list_(workspace, backend, node):
     """Every transfer on the node (default: the nodes this workspace started transfers on)."""
-    return list_transfers(Access(workspace, _pack.site(), log, backend), node)
+    return list_transfers(SiteAccess(workspace, _pack.site(), log, backend), node)
 
 
 @main.command()
@@ -69,7 +69,7 @@ def list_(workspace, backend, node):
 def cancel(workspace, backend, confirm_token, transfer_id, node):
     """Stop a running transfer: first a plan (exit 3), then with --confirm TOKEN the tmux
     session is ended and the state checked."""
-    return cancel_transfer(Access(workspace, _pack.site(), log, backend), transfer_id, node,
+    return cancel_transfer(SiteAccess(workspace, _pack.site(), log, backend), transfer_id, node,
                            confirm_token)
 
 

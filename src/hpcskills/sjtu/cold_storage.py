@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from hpcskills.core.errors import BadInput, RemoteError
-from hpcskills.sjtu.access import Access
+from hpcskills.sjtu.session import SiteAccess
 from hpcskills.sjtu.storage import (
     choose_cold_target,
     cold_pools,
@@ -21,7 +21,7 @@ from hpcskills.sjtu.storage import (
 from hpcskills.ssh.connect import run_read
 
 
-def cold_storage(access: Access, path: str | None) -> dict[str, Any]:
+def cold_storage(access: SiteAccess, path: str | None) -> dict[str, Any]:
     """Free space of each cold pool measured with df on a data node, the pool to write to,
     and (for `path`) the same directory on it and on the union that reads go through."""
     site = access.site
@@ -30,8 +30,8 @@ def cold_storage(access: Access, path: str | None) -> dict[str, Any]:
         raise BadInput("the site profile has no cold storage pool", type="no_cold_storage")
     relative = locate(site, path)[1] if path else None
     node, why = data_node_for(site, path or targets[0].mount)
-    with access.open(node) as remote:
-        result = run_read(remote, ["df", "-P", "-B1", "--", *(p.mount for p in targets)])
+    with access.open_node(node, why) as session:
+        result = run_read(session.remote, ["df", "-P", "-B1", "--", *(p.mount for p in targets)])
     rows = parse_df(result.stdout)
     if len(rows) != len(targets):
         result.check("df")

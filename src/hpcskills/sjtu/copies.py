@@ -15,7 +15,8 @@ from hpcskills.core.confirm import require_confirmation
 from hpcskills.core.credstore import CredentialStore
 from hpcskills.core.errors import BadInput, RemoteError
 from hpcskills.core.workspace import Workspace
-from hpcskills.sjtu.access import Access, now_iso, progress_reporter
+from hpcskills.sjtu.progress import now_iso, progress_reporter
+from hpcskills.sjtu.session import SiteAccess
 from hpcskills.sjtu.storage import (
     check_access,
     clean_path,
@@ -116,7 +117,7 @@ Checksums = Callable[[list[str]], list[str]]
 
 
 def _copy(
-    access: Access,
+    access: SiteAccess,
     where: dict[str, Any],
     kind: str,
     listings: tuple[xfer.Listing, xfer.Listing],
@@ -159,7 +160,7 @@ def _copy(
 
 
 def upload(
-    access: Access,
+    access: SiteAccess,
     local: Path,
     remote_dir: str,
     *,
@@ -182,7 +183,8 @@ def upload(
     check_access(site, node, pool, write=True)
     target = posixpath.join(remote_dir, local.name)
     where = {"direction": "upload", "node": node, "source": str(local), "target": target}
-    with access.open(node) as remote:
+    with access.open_node(node, why) as session:
+        remote = session.remote
         target_kind, present = xfer.remote_entries(remote, target)
         _check_kinds(kind, target_kind, target)
 
@@ -210,7 +212,7 @@ def upload(
 
 
 def download(
-    access: Access,
+    access: SiteAccess,
     remote_path: str,
     local_dir: Path,
     *,
@@ -230,7 +232,8 @@ def download(
     name = posixpath.basename(remote_path)
     target = local_dir / name
     where = {"direction": "download", "node": node, "source": remote_path, "target": str(target)}
-    with access.open(node) as remote:
+    with access.open_node(node, why) as session:
+        remote = session.remote
         kind, wanted = xfer.remote_entries(remote, remote_path)
         xfer.require_kind(kind, remote_path, node)
         target_kind, present = xfer.local_entries(target)

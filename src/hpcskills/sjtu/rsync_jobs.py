@@ -20,8 +20,9 @@ from hpcskills.core.confirm import require_confirmation
 from hpcskills.core.credstore import CredentialStore
 from hpcskills.core.errors import BadInput, NotFound, RemoteError
 from hpcskills.core.workspace import Workspace
-from hpcskills.sjtu.access import Access, now_iso
 from hpcskills.sjtu.copies import PLAN_LIST_LIMIT
+from hpcskills.sjtu.progress import now_iso
+from hpcskills.sjtu.session import SiteAccess
 from hpcskills.sjtu.site import SiteProfile
 from hpcskills.sjtu.storage import check_access, clean_path, locate, transfer_node
 from hpcskills.ssh.base import Remote, command_line
@@ -297,7 +298,7 @@ def _records(workspace: Workspace) -> CredentialStore:
     return CredentialStore(workspace.state_dir / "transfers")
 
 
-def _node_of(access: Access, transfer_id: str, node: str | None) -> str:
+def _node_of(access: SiteAccess, transfer_id: str, node: str | None) -> str:
     if node:
         return access.site.entry_node(node).name
     record = _records(access.workspace).read_json(f"{transfer_id}.json")
@@ -330,7 +331,7 @@ def _choose_transfer_node(
 
 
 def start_transfer(
-    access: Access,
+    access: SiteAccess,
     source: str,
     dest_dir: str,
     *,
@@ -345,7 +346,8 @@ def start_transfer(
     target = posixpath.join(dest_dir, posixpath.basename(source))
     if dest_dir == source or dest_dir.startswith(source.rstrip("/") + "/"):
         raise BadInput(f"cannot copy {source} into itself ({dest_dir})", type="invalid_path")
-    with access.open(node) as remote:
+    with access.open_node(node, why) as session:
+        remote = session.remote
         probe = parse_key_values(
             remote.run(["sh", "-c", PROBE_SCRIPT, "sh", source, target]).check("probe").stdout
         )
@@ -401,7 +403,7 @@ def _check_probe(probe: dict[str, str], source: str, node: str, site: SiteProfil
 
 
 def _confirm_rsync_overwrite(
-    access: Access,
+    access: SiteAccess,
     remote: Remote,
     where: dict[str, Any],
     dest_dir: str,
@@ -433,15 +435,15 @@ def _fetch_status(remote: Remote, which: str) -> dict[str, dict[str, list[str]]]
     return split_status(result.check("reading transfer status").stdout)
 
 
-def transfer_status(access: Access, transfer_id: str, node: str | None) -> dict[str, Any]:
+def transfer_status(access: SiteAccess, transfer_id: str, node: str | None) -> dict[str, Any]:
     """Where a transfer stands: state, progress, verification, and what to do next."""
     node = _node_of(access, check_transfer_id(transfer_id), node)
-    with access.open(node) as remote:
-        blocks = _fetch_status(remote, transfer_id)
+    with access.open_node(node, f"transfer {transfer_id} runs there") as session:
+        blocks = _fetch_status(session.remote, transfer_id)
     return describe_transfer(transfer_id, blocks.get(transfer_id, {}), time.time(), node)
 
 
-def list_transfers(access: Access, node: str | None) -> dict[str, Any]:
+def list_transfers(access: SiteAccess, node: str | None) -> dict[str, Any]:
     """Every transfer on the given node, else on every node this workspace started one on
     (else on the default data node)."""
     if node:
@@ -453,8 +455,8 @@ def list_transfers(access: Access, node: str | None) -> dict[str, Any]:
         nodes = nodes or [data.name for data in access.site.data_nodes()[:1]]
     rows = []
     for name in nodes:
-        with access.open(name) as remote:
-            blocks = _fetch_status(remote, "--all")
+        with access.open_node(name, "listing its transfers") as session:
+            blocks = _fetch_status(session.remote, "--all")
         for transfer_id, sections in sorted(blocks.items()):
             status = describe_transfer(transfer_id, sections, time.time(), name)
             progress = status["progress"] or {}
@@ -469,11 +471,12 @@ def list_transfers(access: Access, node: str | None) -> dict[str, Any]:
 
 
 def cancel_transfer(
-    access: Access, transfer_id: str, node: str | None, confirm_token: str | None
+    access: SiteAccess, transfer_id: str, node: str | None, confirm_token: str | None
 ) -> dict[str, Any]:
     """Stop a running transfer after confirmation: end its tmux session, then check."""
     node = _node_of(access, check_transfer_id(transfer_id), node)
-    with access.open(node) as remote:
+    with access.open_node(node, f"transfer {transfer_id} runs there") as session:
+        remote = session.remote
         blocks = _fetch_status(remote, transfer_id)
         status = describe_transfer(transfer_id, blocks.get(transfer_id, {}), time.time(), node)
         if status["state"] not in ("running", "verifying"):
