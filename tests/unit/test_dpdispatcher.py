@@ -10,7 +10,7 @@ import pytest
 
 from hpcskills.core.errors import BadInput
 from hpcskills.dpdispatcher import inputs, render, status
-from hpcskills.dpdispatcher.shell_status import parse_status
+from hpcskills.jobs.shell_status import parse_status
 from hpcskills.ledger.records import Submission
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "dpdispatcher"

@@ -17,6 +17,7 @@ from hpcskills.dpdispatcher.bohrium_run import run_bohrium
 from hpcskills.dpdispatcher.inputs import SubmissionSpec
 from hpcskills.dpdispatcher.launch import send_job
 from hpcskills.dpdispatcher.render import JobPlan, plan_jobs, render_job
+from hpcskills.jobs.group_outputs import download_files
 from hpcskills.jobs.poll import Connect, Poller
 from hpcskills.jobs.watch import WatchPlan, watch
 from hpcskills.ledger.records import PHASES, Submission
@@ -186,7 +187,7 @@ def _download_due(run: Session, rows: list[dict[str, Any]]) -> list[str]:
     complete = bool(rows) and all(r["state"] == "finished" for r in rows)
     if complete and not details.get("common_downloaded"):
         patterns += list(run.spec.backward_common_files)
-    fetched = transfer.download_files(run.remote, run.remote_dir, run.base, patterns)
+    fetched = download_files(run.remote, run.remote_dir, run.base, patterns)
     run.ledger.save_group(
         run.spec.hash,
         KIND,

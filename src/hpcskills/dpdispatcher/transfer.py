@@ -1,5 +1,6 @@
 """Files of a DPDispatcher submission over one SSH connection: forward files and job scripts
-up (one tar stream each), task states in one command, backward files down in one stream."""
+up (one tar stream each), task states in one command (backward files come down through
+`jobs.group_outputs`, which watch_jobs.py shares)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,8 @@ from typing import Any
 
 from hpcskills.core.errors import BadInput, RemoteError
 from hpcskills.dpdispatcher.inputs import SubmissionSpec, Task
-from hpcskills.ledger.records import Submission
-from hpcskills.ledger.store import Ledger
 from hpcskills.ssh.base import Remote
-from hpcskills.ssh.transfer import download_tree, upload_tree
+from hpcskills.ssh.transfer import upload_tree
 
 # $1 root, then task dirs: create them all; print the root's absolute path
 MAKE_DIRS_SCRIPT = 'mkdir -p -- "$1" && cd -- "$1" && shift && mkdir -p -- . "$@" && pwd -P'
@@ -27,11 +26,6 @@ while [ "$#" -ge 2 ]; do
     echo "$hash failed $(cat "$dir/${hash}_task_exit_code")"
   else echo "$hash none -"; fi
 done
-"""
-# $1 root, then glob patterns relative to it → NUL-separated existing files
-GLOB_SCRIPT = r"""
-cd -- "$1" || exit 3; shift
-for pattern; do for f in $pattern; do [ -f "$f" ] && printf '%s\0' "$f"; done; done; exit 0
 """
 
 
@@ -116,26 +110,3 @@ def log_patterns(task: Task) -> list[str]:
     """A task's outlog and errlog relative to the submission's root."""
     return [f"{task.task_work_path}/{name}" for name in (task.outlog, task.errlog) if name]
 
-
-def download_files(
-    remote: Remote, remote_dir: str, base: Path, patterns: Sequence[str]
-) -> list[str]:
-    """Existing files matching `patterns` (relative to the remote root) → same paths under
-    `base`, in one tar stream; the names fetched."""
-    if not patterns:
-        return []
-    listing = remote.run(["sh", "-c", GLOB_SCRIPT, "sh", remote_dir, *patterns])
-    listing.check("listing backward files")
-    names = sorted({n for n in listing.stdout.split("\0") if n})
-    download_tree(remote, remote_dir, base, names)
-    return names
-
-
-def download_job(remote: Remote, ledger: Ledger, record: Submission) -> dict[str, Any]:
-    """Backward files of a DPDispatcher job's finished tasks (watch_jobs.py --fetch-outputs)."""
-    group = ledger.group(str(record.group_key)) or {"details": {}}
-    details = group["details"]
-    base, remote_dir = Path(details["local_base"]), details["remote_dir"]
-    patterns = record.details.get("backward", [])
-    fetched = download_files(remote, remote_dir, base, patterns)
-    return {"job_id": record.job_id, "directory": str(base), "fetched": fetched}

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from hpcskills.core.errors import HpcError
-from hpcskills.dpdispatcher.transfer import download_job
 from hpcskills.jobs.bohrium_results import download_bohrium
+from hpcskills.jobs.group_outputs import download_group_job
 from hpcskills.jobs.poll import Poller
 from hpcskills.jobs.slurm_outputs import output_paths
 from hpcskills.ledger.records import Submission
@@ -51,7 +51,7 @@ def fetch_outputs(
     """Fetch an ended job's outputs the way its kind declares them; errors are reported."""
     try:
         if record.details.get("kind") == "dpdispatcher":
-            return download_job(poller.remote(record), ledger, record)
+            return download_group_job(poller.remote(record), ledger, record)
         if record.platform == "bohrium":
             return download_bohrium(record, output_dir)
         destination = output_dir / f"{record.site}-{record.job_id}"

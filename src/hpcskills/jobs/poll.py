@@ -14,8 +14,8 @@ from typing import Any
 
 from hpcskills.core.errors import HpcError
 from hpcskills.core.workspace import Workspace
-from hpcskills.dpdispatcher.shell_status import ShellSource
 from hpcskills.jobs.bohrium_status import BohriumSource
+from hpcskills.jobs.shell_status import ShellSource
 from hpcskills.jobs.source import Runner, SlurmSource, Source
 from hpcskills.ledger.records import Submission
 from hpcskills.ledger.store import Ledger
