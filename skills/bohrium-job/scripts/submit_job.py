@@ -7,7 +7,6 @@ import click
 from hpcskills.bohrium.options import backend_option, submit_options
 from hpcskills.bohrium.submit import SubmitRequest, submit_job
 from hpcskills.core.cli import run, script
-from hpcskills.jobs.bohrium_ledger import record_bohrium
 
 
 @click.command()
@@ -18,13 +17,14 @@ def main(workspace, backend, input_dir, job_file, template, exclude, no_wrap, id
          dry_run, **fields):
     """Lint (errors stop here, nothing uploaded), then create, zip, upload and submit.
 
-    Flags override -i job.json, which overrides --template. A repeat of the same submit
-    returns the job already submitted instead of starting a second one.
+    Flags override -i job.json, which overrides --template. The submission is recorded in
+    the workspace ledger before anything is sent: a repeat of the same submit, also after an
+    interrupted one, returns the job already submitted instead of starting a second one.
     """
     overrides = {k: v for k, v in fields.items() if v not in (None, ())}
     request = SubmitRequest(input_dir, template, job_file, overrides, tuple(exclude),
                             not no_wrap, dry_run, idempotency_key)
-    return record_bohrium(workspace, submit_job(_pack.context(backend), request))
+    return submit_job(_pack.context(backend), request, workspace)
 
 
 if __name__ == "__main__":

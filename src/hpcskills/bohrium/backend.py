@@ -145,7 +145,7 @@ class ApiBackend:
                 raise
             return self._after_lost_answer(submission, exc, uploaded.to_dict())
         return {
-            "job_id": added.get("jobId", job_id),
+            "job_id": added.get("jobId") or job_id,
             "group_id": added.get("jobGroupId", created.get("jobGroupId")),
             "bohr_job_id": added.get("bohrJobId"),
             "upload": uploaded.to_dict(),

@@ -1,15 +1,15 @@
 """A DPDispatcher submission with BohriumContext, through the pack's Bohrium path: each job
 becomes one Bohrium job whose input is the tasks' forward files, the common files and
 `run.sh` (the job's script, run where the input is unpacked). Submits go through the
-bohrium-job submit (lint, idempotency tag), are recorded in the ledger per attempt, and a
-re-run resumes: states from the job list, results (the backward files in out.zip) unpacked
-once into the work base. Task states follow their job's state."""
+bohrium-job submit path (lint, then the ledger's submit-once under one key per attempt, the
+intent recorded before anything is sent), and a re-run resumes: states from the job list,
+results (the backward files in out.zip) unpacked once into the work base. Task states follow
+their job's state."""
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -19,7 +19,7 @@ from hpcskills.bohrium.api import BohriumApi
 from hpcskills.bohrium.backend import ApiBackend
 from hpcskills.bohrium.context import open_context
 from hpcskills.bohrium.download import safe_members
-from hpcskills.bohrium.submit import SubmitRequest, submit_job
+from hpcskills.bohrium.submit import SubmitRequest, check_job, ledger_fields, send_once
 from hpcskills.core.errors import BadInput
 from hpcskills.core.workspace import Workspace
 from hpcskills.dpdispatcher import transfer
@@ -29,7 +29,6 @@ from hpcskills.dpdispatcher.render import JobPlan, plan_jobs, render_job
 from hpcskills.dpdispatcher.status import latest_attempts
 from hpcskills.jobs.poll import Poller
 from hpcskills.jobs.watch import WatchPlan, watch
-from hpcskills.ledger import keys
 from hpcskills.ledger.records import PHASES, SUBMITTED, Submission
 from hpcskills.ledger.store import Ledger, open_ledger
 from hpcskills.slurm import states as st
@@ -146,33 +145,23 @@ class BohriumRun:
                 "backward_files": backward,
             }
             request = SubmitRequest(Path(tmp), overrides=overrides, idempotency_key=key)
-            result = submit_job(self.context, request)
-        job_id = str(result.get("job_id") or (result.get("job") or {}).get("job_id"))
-        fields = {
-            "site": "bohrium",
-            "name": (result.get("spec") or {}).get("job_name"),
-            "tag": keys.tag_of(key),
-            "spec_hash": job.hash,
-            "group_key": self.spec.hash,
-            "details": {
+            checked = check_job(self.context, request)
+            fields = ledger_fields(checked)
+            fields.update(spec_hash=job.hash, group_key=self.spec.hash)
+            fields["details"] = {
+                **fields["details"],
                 "kind": KIND,
                 "job_hash": job.hash,
                 "job_index": job.index,
                 "attempt": attempt,
                 "backward": backward,
-            },
-        }
-        claim = self.ledger.claim("bohrium", key, fields, now=time.time())
-        if claim.kind != "existing" or claim.submission.job_id != job_id:
-            self.ledger.mark_submitted(claim.submission.id, job_id)
+            }
+            result = send_once(self.context, self.ledger, checked, fields)
+        reused = bool(result.get("reused"))
         return {
             "job_index": job.index,
-            "action": "reused"
-            if result.get("reused")
-            else "submitted"
-            if attempt == 1
-            else "resubmitted",
-            "job_id": job_id,
+            "action": "reused" if reused else "submitted" if attempt == 1 else "resubmitted",
+            "job_id": str(result["job"]["job_id"] if reused else result["job_id"]),
             "attempt": attempt,
         }
 

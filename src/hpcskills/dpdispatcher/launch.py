@@ -101,10 +101,10 @@ def send_job(
         "details": {**details, "attempt": attempt},
     }
 
-    def send(_record: Submission) -> Sent:
+    def send(record: Submission) -> Sent:
         if batch_type == "Shell":
-            return _send_shell(remote, remote_dir, job, tag)
-        return _send_slurm(remote, remote_dir, job, name)
+            return _send_shell(remote, remote_dir, job, record.tag or tag)
+        return _send_slurm(remote, remote_dir, job, record.name or name)
 
     return submit_once(
         ledger,

@@ -77,8 +77,8 @@ def submit_sjtu_once(
         "details": {"partition": prepared.partition, "node_group": prepared.node_group},
     }
 
-    def send(_record: Submission) -> Sent:
-        answer = sjtu_submit.submit(session, prepared, [f"--job-name={name}"])
+    def send(record: Submission) -> Sent:
+        answer = sjtu_submit.submit(session, prepared, [f"--job-name={record.name}"])
         kept = {k: answer[k] for k in ("script_path", "warnings") if k in answer}
         kept["outputs"] = {
             "remote_dir": posixpath.dirname(answer["script_path"]),

@@ -8,12 +8,33 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from hpcskills.core.errors import RemoteError
+
 # phase of a submission attempt
 INTENT = "intent"  # recorded before the platform was asked
 SUBMITTED = "submitted"  # the platform gave a job id
 UNKNOWN_OUTCOME = "unknown"  # asked, but the answer was lost: look it up before resubmitting
 REJECTED = "rejected"  # the platform refused it: nothing was created
 PHASES = (INTENT, SUBMITTED, UNKNOWN_OUTCOME, REJECTED)
+
+
+class MissingJobId(RemoteError):
+    """The platform's answer carried no job id: the job may exist, its id is unknown."""
+
+    def __init__(self, answer: str) -> None:
+        super().__init__(
+            f"the platform's answer carried no job id ({answer[:200]})",
+            type="missing_job_id",
+            retryable=True,
+        )
+
+
+def require_job_id(value: object) -> str:
+    """A job id as the ledger stores it; MissingJobId for None, empty or 'None' (pure)."""
+    text = "" if value is None else str(value).strip()
+    if not text or text in ("None", "null"):
+        raise MissingJobId(repr(value))
+    return text
 
 
 def utc_now() -> str:

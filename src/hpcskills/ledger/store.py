@@ -18,6 +18,7 @@ from hpcskills.ledger.records import (
     SUBMITTED,
     UNKNOWN_OUTCOME,
     Submission,
+    require_job_id,
     utc_now,
 )
 
@@ -79,6 +80,7 @@ class Claim:
 
     `new`: nobody sent it yet, send it. `existing`: it was submitted, here is the job.
     `resume`: an earlier attempt may have reached the platform: look the job up first.
+    `recheck`: it was submitted, and the caller asked to confirm the job on the platform.
     `busy`: another live process is sending it right now.
     """
 
@@ -178,12 +180,19 @@ class Ledger:
         key: str,
         fields: Mapping[str, Any],
         *,
+        aliases: Sequence[str] = (),
+        recheck: bool = False,
         owner: str | None = None,
         now: float,
         lease: float = DEFAULT_LEASE_SECONDS,
         alive: Callable[[str], bool] = owner_alive,
     ) -> Claim:
-        """Record the intent to submit under `key` before the platform is asked (see Claim)."""
+        """Record the intent to submit under `key` before the platform is asked (see Claim).
+
+        A record stored under one of `aliases` (the key an older release derived for the
+        same input) is that submission: it keeps its key, name and tag. With `recheck`, a
+        submitted record is claimed too (kind `recheck`): the platform decides whether its
+        job still stands for the key."""
         owner = owner or this_owner()
         unknown = set(fields) - set(FIELDS) - {"details"}
         if unknown:
@@ -192,6 +201,8 @@ class Ledger:
         values = [fields.get(k) for k in FIELDS]
         with db.transaction(self.conn):
             found = self.by_key(platform, key)
+            for alias in aliases:
+                found = found or self.by_key(platform, alias)
             if found is None:
                 cursor = self.conn.execute(
                     _INSERT,
@@ -200,7 +211,7 @@ class Ledger:
                 created = self.get(int(cursor.lastrowid or 0))
                 assert created is not None
                 return Claim("new", created)
-            if found.phase == SUBMITTED:
+            if found.phase == SUBMITTED and not recheck:
                 return Claim("existing", found)
             held = (
                 found.owner not in (None, owner)
@@ -208,28 +219,43 @@ class Ledger:
                 and now - found.claimed_at < lease
                 and alive(found.owner or "")
             )
-            if found.phase in (INTENT, UNKNOWN_OUTCOME) and held:
+            if found.phase != REJECTED and held:
                 return Claim("busy", found)
-            kind = "new" if found.phase == REJECTED else "resume"
+            kind = {REJECTED: "new", SUBMITTED: "recheck"}.get(found.phase, "resume")
             phase = INTENT if kind == "new" else found.phase
+            if found.idempotency_key != key:  # an alias: its name and tag are on the platform
+                values = [None if k in ("name", "tag") else fields.get(k) for k in FIELDS]
             details = json.dumps({**found.details, **(fields.get("details") or {})})
             self.conn.execute(_RECLAIM, (phase, owner, now, stamp, details, *values, found.id))
             claimed = self.get(found.id)
             assert claimed is not None
             return Claim(kind, claimed)
 
+    def release(self, submission_id: int, error: str | None = None) -> Submission:
+        """Give up a claim without changing what is known (a recheck that sent nothing new)."""
+        with db.transaction(self.conn):
+            self.conn.execute(
+                "UPDATE submissions SET owner = NULL, claimed_at = NULL, "
+                "last_error = COALESCE(?, last_error), updated_at = ? WHERE id = ?",
+                (error[:1000] if error else None, utc_now(), submission_id),
+            )
+        released = self.get(submission_id)
+        assert released is not None
+        return released
+
     def mark_submitted(
         self, submission_id: int, job_id: str, details: Mapping[str, Any] | None = None
     ) -> Submission:
         """The platform accepted it: record the job id (and release the claim). A different
         job id than before (the key was run again) drops the old job's observed state; the
-        old id is kept in `details.previous_job_ids`."""
+        old id is kept in `details.previous_job_ids`. Refuses a missing id (MissingJobId)."""
+        job_id = require_job_id(job_id)
         stamp = utc_now()
         with db.transaction(self.conn):
             current = self.get(submission_id)
             assert current is not None
             merged = {**current.details, **(details or {})}
-            if current.job_id not in (None, str(job_id)):
+            if current.job_id not in (None, job_id):
                 merged["previous_job_ids"] = [*merged.get("previous_job_ids", []), current.job_id]
                 self.conn.execute(
                     "UPDATE submissions SET state = NULL, raw_state = NULL, observed = NULL, "
@@ -239,7 +265,7 @@ class Ledger:
             self.conn.execute(
                 "UPDATE submissions SET phase = ?, job_id = ?, submitted_at = ?, updated_at = ?, "
                 "owner = NULL, claimed_at = NULL, last_error = NULL, details = ? WHERE id = ?",
-                (SUBMITTED, str(job_id), stamp, stamp, json.dumps(merged), submission_id),
+                (SUBMITTED, job_id, stamp, stamp, json.dumps(merged), submission_id),
             )
         done = self.get(submission_id)
         assert done is not None
