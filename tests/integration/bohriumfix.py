@@ -117,6 +117,47 @@ class Bohrium:
             time.sleep(0.05)
 
 
+def dpdispatcher_files(bohrium: Bohrium) -> list[str]:
+    """machine/resources/task files of a 3-task BohriumContext submission (2 jobs); args."""
+    folder = bohrium.tmp / "dp"
+    for n in range(3):
+        (folder / "work" / f"t{n}").mkdir(parents=True)
+        (folder / "work" / f"t{n}" / "in.lmp").write_text(f"run {n}\n")
+    machine = {
+        "batch_type": "Bohrium",
+        "context_type": "Bohrium",
+        "local_root": "./work",
+        "remote_profile": {
+            "email": "user@example.org",
+            "password": "not-used-123",
+            "program_id": 154,
+            "input_data": {
+                "job_type": "container",
+                "image_name": "registry.dp.tech/dptech/lammps:29Sep2021",
+                "scass_type": "c2_m4_cpu",
+                "platform": "ali",
+            },
+        },
+    }
+    resources = {"group_size": 2, "envs": {"OMP_NUM_THREADS": "1"}}
+    task = {
+        "command": "lmp -i in.lmp",
+        "forward_files": ["in.lmp"],
+        "backward_files": ["log.lammps"],
+    }
+    tasks = [{**task, "task_work_path": f"t{n}"} for n in range(3)]
+    for name, value in (("m.json", machine), ("r.json", resources), ("t.json", tasks)):
+        (folder / name).write_text(json.dumps(value))
+    return [
+        "--machine",
+        str(folder / "m.json"),
+        "--resources",
+        str(folder / "r.json"),
+        "--task",
+        str(folder / "t.json"),
+    ]
+
+
 def make_env(base_url: str, tmp: Path, **extra: str) -> dict[str, str]:
     """Settings for the scripts: the demo key and project, hosts, an empty OpenClaw home."""
     config = tmp / "openclaw.json"

@@ -4,13 +4,12 @@ the job list; the PERSEUS export maps it."""
 
 from __future__ import annotations
 
-import json
-
 from hpcskills.sim.perseus import validate_job
 
 from bohriumfix import (
     Bohrium,
     bohrium_fixture,  # noqa: F401 - fixture
+    dpdispatcher_files,
     sim_fixture,  # noqa: F401 - fixture
 )
 from scriptrun import register_secret, run_script
@@ -71,49 +70,9 @@ def test_bohrium_job_listed_watched_fetched_and_exported(bohrium: Bohrium) -> No
     assert validate_job(record, 0) == []
 
 
-def _dp_files(bohrium: Bohrium) -> list[str]:
-    folder = bohrium.tmp / "dp"
-    for n in range(3):
-        (folder / "work" / f"t{n}").mkdir(parents=True)
-        (folder / "work" / f"t{n}" / "in.lmp").write_text(f"run {n}\n")
-    machine = {
-        "batch_type": "Bohrium",
-        "context_type": "Bohrium",
-        "local_root": "./work",
-        "remote_profile": {
-            "email": "user@example.org",
-            "password": "not-used-123",
-            "program_id": 154,
-            "input_data": {
-                "job_type": "container",
-                "image_name": "registry.dp.tech/dptech/lammps:29Sep2021",
-                "scass_type": "c2_m4_cpu",
-                "platform": "ali",
-            },
-        },
-    }
-    resources = {"group_size": 2, "envs": {"OMP_NUM_THREADS": "1"}}
-    task = {
-        "command": "lmp -i in.lmp",
-        "forward_files": ["in.lmp"],
-        "backward_files": ["log.lammps"],
-    }
-    tasks = [{**task, "task_work_path": f"t{n}"} for n in range(3)]
-    for name, value in (("m.json", machine), ("r.json", resources), ("t.json", tasks)):
-        (folder / name).write_text(json.dumps(value))
-    return [
-        "--machine",
-        str(folder / "m.json"),
-        "--resources",
-        str(folder / "r.json"),
-        "--task",
-        str(folder / "t.json"),
-    ]
-
-
 def test_dpdispatcher_bohrium_context_submits_resumes_and_fetches(bohrium: Bohrium) -> None:
     register_secret("not-used-123")
-    args = _dp_files(bohrium)
+    args = dpdispatcher_files(bohrium)
     first = jobs_script(bohrium, "submit_dpdispatcher.py", *args).data
     assert [j["action"] for j in first["jobs"]] == ["submitted", "submitted"]
     assert any("password" in note for note in first["notes"])
