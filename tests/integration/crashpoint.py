@@ -3,7 +3,7 @@
     python crashpoint.py STEP HOW SCRIPT [ARGS...]
 
 STEP  after_claim   the intent is in the ledger, nothing sent
-      mid_send      sending, before the platform accepted (no sbatch run / no job/add)
+      mid_send      sending, before the platform accepted (no sbatch, job/add, bohr job submit)
       accepted      the platform accepted the job, its answer not yet back to submit_once
       before_mark   submit_once holds the job id, the ledger does not
       after_mark    the ledger holds the job id
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from hpcskills.bohrium.api import BohriumApi
+from hpcskills.bohrium.bohr_cli import CliBackend
 from hpcskills.ledger.store import Ledger
 from hpcskills.ssh.openssh import OpenSshRemote
 from hpcskills.ssh.paramiko_backend import ParamikoRemote
@@ -60,6 +61,10 @@ def is_sbatch(_self: Any, argv: list[str], *_a: Any, **_k: Any) -> bool:
     return "sbatch" in argv
 
 
+def is_bohr_submit(_self: Any, args: list[str], *_a: Any, **_k: Any) -> bool:
+    return list(args[:2]) == ["job", "submit"]
+
+
 def install(step: str, how: str) -> None:
     always: Callable[..., bool] = lambda *_a, **_k: True  # noqa: E731
     if step == "after_claim":
@@ -67,6 +72,7 @@ def install(step: str, how: str) -> None:
     elif step in ("mid_send", "accepted"):
         before = step == "mid_send"
         around(BohriumApi, "add_job", before, how, always)
+        around(CliBackend, "run", before, how, is_bohr_submit)
         for remote in (OpenSshRemote, ParamikoRemote):
             around(remote, "run", before, how, is_sbatch)
     elif step in ("before_mark", "after_mark"):

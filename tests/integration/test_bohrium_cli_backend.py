@@ -16,6 +16,7 @@ import pytest
 from hpcskills.sim.bohrium import DEMO_ACCESS_KEY
 
 from bohriumfix import SKILL, make_env
+from crashfix import crash_run, ledger_rows
 from scriptrun import Result, run_script
 
 STUB = Path(__file__).with_name("bohr_stub.py")
@@ -218,6 +219,25 @@ def test_submit_through_bohr_writes_run_sh_and_parses_the_job_id(cli: Cli) -> No
     )
     assert exclude.returncode == 2
 
+
+
+def test_submit_killed_after_bohr_accepted_is_found_by_the_rerun(cli: Cli) -> None:
+    """The bohr backend goes through the same submit-once path: killed right after `bohr job
+    submit` answered, the rerun finds the job by its tag; the ledger holds its id."""
+    folder = cli.tmp / "input"
+    folder.mkdir()
+    (folder / "in.shear").write_text("run 100\n")
+    args = ["--template", "lammps", "-p", str(folder)]
+    ws = ["--backend", "cli", "--workspace", str(cli.workspace)]
+    crash_run("accepted", "kill", SKILL, "submit_job.py", *args, *ws, env=cli.env)
+    (row,) = ledger_rows(cli.workspace, "bohrium")
+    assert row.job_id is None and row.tag
+    rerun = cli.run("submit_job.py", *args).data
+    sent = [job for job in cli.state()["jobs"] if "submitted" in job]
+    assert len(sent) == 1 and sent[0]["jobName"].endswith(row.tag)
+    assert rerun["reused"] is True and rerun["job"]["job_id"] == sent[0]["id"]
+    (after,) = ledger_rows(cli.workspace, "bohrium")
+    assert (after.phase, after.job_id) == ("submitted", str(sent[0]["id"]))
 
 def test_groups_through_bohr(cli: Cli) -> None:
     created = run_script(

@@ -10,18 +10,12 @@ step; the rerun is the same command, as an agent would retry it.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
-from hpcskills.core.workspace import Workspace
-from hpcskills.ledger.records import PHASES, SUBMITTED, Submission
-from hpcskills.ledger.store import open_ledger
+from hpcskills.ledger.records import SUBMITTED
 from hpcskills.slurm.commands import squeue_argv
 from hpcskills.slurm.parse import parse_squeue
 
@@ -31,36 +25,12 @@ from bohriumfix import (
     dpdispatcher_files,
     sim_fixture,  # noqa: F401 - fixture
 )
+from crashfix import crash_run, ledger_rows
 from jobsfix import login
-from scriptrun import run_script, script_path
+from scriptrun import run_script
 
-CRASHPOINT = Path(__file__).resolve().parent / "crashpoint.py"
 ACCEPTED = ("accepted", "before_mark", "after_mark")  # steps after the platform took the job
 EVERY_STEP = ("after_claim", "mid_send", "accepted", "before_mark", "after_mark")
-
-
-def crash_run(step: str, how: str, skill: str, name: str, *args: str, env: dict[str, str]):
-    """The script run through crashpoint.py; checks that it crashed as asked."""
-    argv = [sys.executable, str(CRASHPOINT), step, how, str(script_path(skill, name)), *args]
-    proc = subprocess.run(
-        argv,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=180,
-        stdin=subprocess.DEVNULL,
-    )
-    described = f"rc={proc.returncode}\nstdout={proc.stdout}\nstderr={proc.stderr}"
-    if how == "kill":
-        assert proc.returncode == -signal.SIGKILL, described
-    else:
-        assert json.loads(proc.stdout)["error"]["type"] == "interrupted", described
-    return proc
-
-
-def ledger_rows(workspace: Path, platform: str) -> list[Submission]:
-    with open_ledger(Workspace(workspace)) as ledger:
-        return ledger.select(platforms=[platform], phases=PHASES)
 
 
 # -- Bohrium ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from hpcskills.core.errors import RemoteError
 from hpcskills.core.workspace import Workspace
 from hpcskills.ledger.once import Sent, submit_once
 from hpcskills.ledger.records import (
+    REJECTED,
     SUBMITTED,
     UNKNOWN_OUTCOME,
     MissingJobId,
@@ -169,3 +170,25 @@ def test_a_recheck_in_progress_elsewhere_is_busy(ledger) -> None:
     assert mine.kind == "busy"
     assert ledger.claim("bohrium", "k", FIELDS, now=11.0).kind == "existing"
 
+
+def test_a_failed_first_lookup_leaves_nothing_to_resolve(ledger) -> None:
+    def down(_record):
+        raise RemoteError("job list failed", type="http_error", retryable=True)
+
+    with pytest.raises(RemoteError):
+        submit_once(ledger, "bohrium", "k", dict(FIELDS), send=never, lookup=down, look_first=True)
+    assert ledger.by_key("bohrium", "k").phase == REJECTED  # nothing was sent
+
+    first = submit_once(
+        ledger,
+        "bohrium",
+        "k",
+        dict(FIELDS),
+        send=lambda r: Sent("5"),
+        lookup=lambda r: None,
+        look_first=True,
+    )
+    with pytest.raises(RemoteError):  # a recheck that cannot ask keeps the job
+        submit_once(ledger, "bohrium", "k", dict(FIELDS), send=never, lookup=down, look_first=True)
+    kept = ledger.by_key("bohrium", "k")
+    assert (kept.phase, kept.job_id, kept.owner) == (SUBMITTED, "5", None) and first.sent

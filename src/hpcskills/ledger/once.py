@@ -98,8 +98,9 @@ def submit_once(
     if look_first or claim.kind == "resume":
         try:
             found = lookup(record)
-        except BaseException as exc:
-            _unclaim(ledger, claim, UNKNOWN_OUTCOME, f"lookup failed: {exc}")
+        except BaseException as exc:  # nothing was sent by this run
+            phase = REJECTED if claim.kind == "new" else UNKNOWN_OUTCOME
+            _unclaim(ledger, claim, phase, f"lookup failed: {exc}")
             raise
         if found is not None and claim.kind == "recheck" and found.job_id == record.job_id:
             return Outcome("existing", ledger.release(record.id))
