@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from hpcskills.bohrium.context import open_context
+from hpcskills.bohrium.submit import SubmitRequest, check_job, submit_job
+from hpcskills.core.workspace import Workspace
 from hpcskills.ledger.records import SUBMITTED
 from hpcskills.slurm.commands import squeue_argv
 from hpcskills.slurm.parse import parse_squeue
@@ -29,6 +33,7 @@ from crashfix import crash_run, ledger_rows
 from jobsfix import login
 from scriptrun import run_script
 
+ROOT = Path(__file__).resolve().parents[2]
 ACCEPTED = ("accepted", "before_mark", "after_mark")  # steps after the platform took the job
 EVERY_STEP = ("after_claim", "mid_send", "accepted", "before_mark", "after_mark")
 
@@ -76,6 +81,28 @@ def test_dpdispatcher_bohrium_killed_after_acceptance_then_rerun_is_one_job(
     rows = ledger_rows(bohrium.workspace, "bohrium")
     assert sorted(r.job_id for r in rows) == sorted(str(j["id"]) for j in jobs)
     assert all(r.phase == SUBMITTED for r in rows)
+
+
+def test_bohrium_rerun_after_upgrading_from_0_1_0_finds_its_job(
+    bohrium: Bohrium, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0.1.0 derived a 64-hex key, named the job with its tag and recorded the row under it;
+    the same command after the upgrade derives today's key and still finds that row and job."""
+    for name, value in bohrium.env.items():
+        monkeypatch.setenv(name, value)
+    ctx = open_context(ROOT / "skills" / "bohrium-job")
+    request = SubmitRequest(bohrium.input_dir(), template="lammps")
+    (released,) = check_job(ctx, request).aliases
+    assert len(released) == 64
+    workspace = Workspace(bohrium.workspace)
+    first = submit_job(ctx, replace(request, idempotency_key=released), workspace)  # as 0.1.0
+
+    rerun = submit_job(ctx, request, workspace)
+    assert rerun["reused"] and rerun["ledger_id"] == first["ledger_id"]
+    assert rerun["job"]["job_id"] == first["job_id"] and rerun["idempotency_key"] == released
+    assert rerun["spec"]["job_name"] == first["spec"]["job_name"]
+    assert bohrium.requests_made("job/add") == 1
+    assert len(ledger_rows(bohrium.workspace, "bohrium")) == 1
 
 
 # -- Slurm on the local site -----------------------------------------------------------------

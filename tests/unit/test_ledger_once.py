@@ -9,6 +9,7 @@ import pytest
 
 from hpcskills.core.errors import RemoteError
 from hpcskills.core.workspace import Workspace
+from hpcskills.ledger import keys
 from hpcskills.ledger.once import Sent, submit_once
 from hpcskills.ledger.records import (
     REJECTED,
@@ -192,3 +193,9 @@ def test_a_failed_first_lookup_leaves_nothing_to_resolve(ledger) -> None:
         submit_once(ledger, "bohrium", "k", dict(FIELDS), send=never, lookup=down, look_first=True)
     kept = ledger.by_key("bohrium", "k")
     assert (kept.phase, kept.job_id, kept.owner) == (SUBMITTED, "5", None) and first.sent
+
+
+def test_slurm_and_dpdispatcher_keys_and_tags_are_those_of_0_1_0() -> None:
+    """0.1.0's ledgers and job names hold these exact values (its ledger/keys.py)."""
+    assert keys.derive_key("dpdispatcher", "abc", "def", "1") == "c7015b4b792e1a24806cea30a7bbd809"
+    assert keys.tag_of("k") == "-hs8254c329a928"
