@@ -213,6 +213,65 @@ def test_unconfirmed_submit_asks_for_a_rerun_that_finds_the_job(bohrium: Bohrium
     assert len(bohrium.submitted_jobs()) == 1
 
 
+def test_submit_dropped_mid_answer_is_found_by_its_tag(bohrium: Bohrium) -> None:
+    folder = bohrium.input_dir()
+    # the platform accepted the job; the answer breaks off half-way through its body
+    bohrium.control(
+        "inject", {"kind": "drop-mid-body", "method": "POST", "path": "/openapi/v2/job/add"}
+    )
+    first = bohrium.submit(folder=folder)
+    assert first["submitted"] is True and "found by its tag" in first["recovered"]
+    assert len(bohrium.submitted_jobs()) == 1
+    assert bohrium.requests_made("job/add") == 1
+
+
+def test_submit_dropped_mid_answer_and_not_listed_says_outcome_unknown(bohrium: Bohrium) -> None:
+    folder = bohrium.input_dir()
+    bohrium.control(
+        "inject", {"kind": "drop-mid-body", "method": "POST", "path": "/openapi/v2/job/add"}
+    )
+    bohrium.control(
+        "inject",
+        {"kind": "error", "method": "GET", "path": "/openapi/v1/job/list", "skip": 1,
+         "count": 1, "code": 148888, "message": "rpc error"},
+    )
+    lost = bohrium.run(
+        "submit_job.py", "--template", "lammps", "-p", str(folder), "--backward_file", "log"
+    )
+    assert lost.returncode == 5, lost.describe()
+    assert lost.error["retryable"] is True
+    assert "outcome unknown" in lost.error["message"]
+    assert "idempotency tag" in lost.error["message"]
+    assert "run the same command again" in lost.error["hint"]
+    rerun = bohrium.submit(folder=folder)
+    assert rerun["reused"] is True and len(bohrium.submitted_jobs()) == 1
+
+
+def test_a_list_dropped_mid_answer_is_retried(bohrium: Bohrium) -> None:
+    bohrium.submit()
+    bohrium.control(
+        "inject",
+        {"kind": "drop-mid-body", "method": "GET", "path": "/openapi/v1/job/list", "count": 2},
+    )
+    listed = bohrium.run("list_jobs.py")
+    assert listed.returncode == 0, listed.describe()
+    assert listed.data["count"] == 1
+
+
+def test_an_access_key_with_a_line_break_is_corrupt_and_never_shown(bohrium: Bohrium) -> None:
+    for key in ("SecretKeyPart1\r\nSecretKeyPart2", "SecretKey令牌Part3"):
+        for script in ("check_setup.py", "list_jobs.py"):
+            result = bohrium.run(script, env={"ACCESS_KEY": key})
+            output = result.stdout + result.stderr
+            for part in ("SecretKeyPart1", "SecretKeyPart2", "SecretKey", "Part3"):
+                assert part not in output, result.describe()
+            if script == "list_jobs.py":
+                assert result.returncode == 4, result.describe()
+                assert result.error["type"] == "credential_corrupt"
+            else:
+                assert result.data["api"]["error"] == "credential_corrupt"
+
+
 def test_a_new_idempotency_key_submits_again(bohrium: Bohrium) -> None:
     folder = bohrium.input_dir()
     first = bohrium.submit(folder=folder)

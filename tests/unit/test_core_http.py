@@ -6,8 +6,13 @@ import pytest
 import requests
 import responses
 
-from hpcskills.core.errors import BadInput, RemoteError
-from hpcskills.core.http import DEFAULT_TIMEOUT, HttpSession, backoff_delays
+from hpcskills.core.errors import AuthRequired, BadInput, RemoteError
+from hpcskills.core.http import (
+    DEFAULT_TIMEOUT,
+    HttpSession,
+    backoff_delays,
+    check_header_value,
+)
 from hpcskills.core.urls import check_base_url, is_loopback
 
 BASE = "https://api.example.test"
@@ -201,3 +206,88 @@ def test_relative_and_absolute_paths(session: HttpSession) -> None:
     assert session.url("https://other.test/y") == "https://other.test/y"
     responses.get(f"{BASE}/x", body="ok")
     assert "hpc-skills/" in session.request("GET", "/x").request.headers["User-Agent"]
+
+
+def _dropped_mid_answer() -> Exception:
+    """What requests raises when the peer closes the connection inside a chunked body."""
+    from urllib3.exceptions import ProtocolError
+
+    return requests.exceptions.ChunkedEncodingError(
+        ProtocolError("Response ended prematurely")
+    )
+
+
+def _aborted_after_send() -> Exception:
+    """What requests raises when the peer closes the connection before any status line."""
+    from http.client import RemoteDisconnected
+
+    from urllib3.exceptions import ProtocolError
+
+    reason = RemoteDisconnected("Remote end closed connection without response")
+    return requests.ConnectionError(ProtocolError("Connection aborted.", reason))
+
+
+@pytest.mark.parametrize("make", [_dropped_mid_answer, _aborted_after_send])
+@responses.activate
+def test_a_read_dropped_mid_answer_is_retried(
+    session: HttpSession, slept: list[float], make
+) -> None:
+    responses.get(f"{BASE}/list", body=make())
+    responses.get(f"{BASE}/list", body="ok")
+    assert session.request("GET", "/list").text == "ok"
+    assert len(responses.calls) == 2 and slept == [0.5]
+
+
+@responses.activate
+def test_a_read_that_keeps_dropping_is_a_retryable_typed_error(
+    session: HttpSession, slept: list[float]
+) -> None:
+    responses.get(f"{BASE}/list", body=_dropped_mid_answer())
+    with pytest.raises(RemoteError) as caught:
+        session.request("GET", "/list")
+    assert caught.value.type == "connection_dropped" and caught.value.retryable is True
+    assert caught.value.exit_code == 5
+    assert len(responses.calls) == 4
+
+
+@pytest.mark.parametrize("make", [_dropped_mid_answer, _aborted_after_send])
+@responses.activate
+def test_a_write_dropped_after_sending_has_an_unknown_outcome(
+    session: HttpSession, slept: list[float], make
+) -> None:
+    responses.post(f"{BASE}/add", body=make())
+    with pytest.raises(RemoteError) as caught:
+        session.request("POST", "/add", json={})
+    error = caught.value
+    assert error.type == "outcome_unknown" and error.retryable is True
+    assert error.exit_code == 5
+    assert error.message.startswith("outcome unknown")
+    assert "run the same command again" in (error.hint or "")
+    assert len(responses.calls) == 1 and slept == []  # never re-sent
+
+
+@pytest.mark.parametrize(
+    "value", ["abc\rX: 1", "abc\r\ndef-more", "tok\x00en", "令牌令牌", "bad\x1b[31mtoken"]
+)
+@responses.activate
+def test_a_header_value_that_cannot_be_sent_is_a_corrupt_credential(
+    session: HttpSession, value: str
+) -> None:
+    responses.get(f"{BASE}/a", body="ok")
+    with pytest.raises(AuthRequired) as caught:
+        session.request("GET", "/a", headers={"Authorization": f"Bearer {value}"})
+    error = caught.value
+    assert error.type == "credential_corrupt" and error.exit_code == 4
+    assert "Authorization" in error.message
+    text = repr(error.to_dict())
+    for part in value.replace("\r", "\n").split("\n"):
+        assert len(part) < 4 or part not in text
+    assert len(responses.calls) == 0  # nothing sent
+
+
+def test_header_safety_is_a_pure_check() -> None:
+    assert check_header_value("Bearer abc.DEF-123_~+/=", "X") == "Bearer abc.DEF-123_~+/="
+    assert check_header_value("latin-1 é ok", "X") == "latin-1 é ok"
+    with pytest.raises(AuthRequired):
+        check_header_value("a\nb", "X", what="the Bohrium access key", hint="set it again")
+

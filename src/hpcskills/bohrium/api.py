@@ -92,7 +92,19 @@ class BohriumApi:
 
     def add_job(self, payload: dict[str, Any]) -> dict[str, Any]:
         """`POST v2/job/add`: submit the created job for scheduling (never retried)."""
-        return _object(self.call("POST", "/v2/job/add", "submit job", body=payload), "job/add")
+        try:
+            data = self.call("POST", "/v2/job/add", "submit job", body=payload)
+        except RemoteError as exc:
+            if exc.type != "outcome_unknown":
+                raise
+            raise RemoteError(
+                "outcome unknown: the job may have been submitted; run the same command again "
+                "(it finds the job by its idempotency tag)",
+                type="outcome_unknown",
+                hint=exc.hint,
+                retryable=True,
+            ) from exc
+        return _object(data, "job/add")
 
     def list_page(
         self,

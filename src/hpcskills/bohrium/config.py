@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from hpcskills.core.errors import AuthRequired, BadInput
+from hpcskills.core.http import check_header_value
 from hpcskills.core.openclaw_config import SkillEntry, load_skill_entry
 from hpcskills.core.redact import register_secret
 from hpcskills.core.urls import check_base_url
@@ -48,10 +49,16 @@ class BohriumConfig:
         return f"{self.openapi_host}/openapi"
 
     def require_key(self) -> str:
-        """The access key, or AuthRequired saying how to set it."""
+        """The access key, or AuthRequired saying how to set it (or that it is corrupt)."""
         if not self.access_key:
             raise AuthRequired("no Bohrium access key found", type="no_access_key", hint=SETUP_HINT)
-        return self.access_key
+        source = self.sources.get("access_key") or "its source"
+        return check_header_value(
+            self.access_key,
+            "Authorization",
+            what="the Bohrium access key",
+            hint=f"copy the key again into {source}, on one line; {SETUP_HINT}",
+        )
 
     def require_project(self, explicit: int | None = None) -> int:
         """`explicit`, else the configured project, else BadInput."""

@@ -1,4 +1,9 @@
-"""HTTP with the pack's rules: timeouts always, TLS verified, retries only for reads."""
+"""HTTP with the pack's rules: timeouts always, TLS verified, retries only for reads.
+
+A connection that drops after the request went out is transient for a read (retried) and
+an unknown outcome for a write (never re-sent). Header values are checked before sending:
+a credential with a line break or a character HTTP cannot carry is refused, never shown.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
+from urllib3.exceptions import ProtocolError
 
 from hpcskills import __version__
-from hpcskills.core.errors import RemoteError
+from hpcskills.core.errors import AuthRequired, RemoteError
 from hpcskills.core.redact import redact
 from hpcskills.core.urls import check_base_url
 
@@ -17,6 +23,32 @@ DEFAULT_TIMEOUT = (10.0, 60.0)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 USER_AGENT = f"hpc-skills/{__version__}"
+OUTCOME_UNKNOWN_HINT = (
+    "run the same command again: it looks at what the first call did before doing anything"
+)
+
+
+def _sendable(char: str) -> bool:
+    """Printable ASCII or printable Latin-1: what an HTTP header value can carry."""
+    code = ord(char)
+    return 0x20 <= code <= 0x7E or 0xA0 <= code <= 0xFF
+
+
+def check_header_value(
+    value: str, header: str, *, what: str = "a credential", hint: str | None = None
+) -> str:
+    """`value` when an HTTP header can carry it; else AuthRequired `credential_corrupt`.
+
+    The message names the header and the credential, never any part of the value.
+    """
+    if all(_sendable(char) for char in value):
+        return value
+    raise AuthRequired(
+        f"{what} (sent in the {header} header) holds a line break, a control character or "
+        "a non-Latin-1 character, so it cannot be sent",
+        type="credential_corrupt",
+        hint=hint or "store the credential again, copied without line breaks or other text",
+    )
 
 
 def backoff_delays(retries: int, base: float = 0.5, cap: float = 8.0) -> list[float]:
@@ -65,6 +97,8 @@ class HttpSession:
         retry = method in IDEMPOTENT_METHODS if retry is None else retry
         delays = backoff_delays(self.retries) if retry else []
         url = self.url(path)
+        for header, value in {**self.session.headers, **(kwargs.get("headers") or {})}.items():
+            check_header_value(str(value), str(header))
         for attempt in range(len(delays) + 1):
             try:
                 response = self.session.request(
@@ -77,13 +111,9 @@ class HttpSession:
                     retryable=True,
                 )
                 cause: Exception = exc
-            except requests.ConnectionError as exc:
-                error = RemoteError(
-                    f"cannot connect to {self.service} at {self.base_url}: "
-                    f"{redact(_short_reason(exc))}",
-                    type="connection_failed",
-                    hint="check the network and the API URL",
-                    retryable=True,
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+                error = (
+                    self._dropped(method, path, retry) if _sent(exc) else self._unreachable(exc)
                 )
                 cause = exc
             else:
@@ -95,6 +125,41 @@ class HttpSession:
                 raise error from cause
             self._sleep(delays[attempt])
         raise AssertionError("unreachable")
+
+    def _unreachable(self, exc: Exception) -> RemoteError:
+        return RemoteError(
+            f"cannot connect to {self.service} at {self.base_url}: "
+            f"{redact(_short_reason(exc))}",
+            type="connection_failed",
+            hint="check the network and the API URL",
+            retryable=True,
+        )
+
+    def _dropped(self, method: str, path: str, retry: bool) -> RemoteError:
+        """The connection dropped after the request went out."""
+        if retry:
+            return RemoteError(
+                f"the connection to {self.service} dropped in the middle of the answer "
+                f"({method} {path})",
+                type="connection_dropped",
+                retryable=True,
+            )
+        return RemoteError(
+            f"outcome unknown: the connection to {self.service} dropped after {method} {path} "
+            "was sent, so it may have taken effect",
+            type="outcome_unknown",
+            hint=OUTCOME_UNKNOWN_HINT,
+            retryable=True,
+        )
+
+
+def _sent(exc: Exception) -> bool:
+    """Whether the request had gone out when the connection failed: the body broke off,
+    or the connection was aborted (a urllib3 ProtocolError) rather than never opened."""
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return True
+    reason = exc.args[0] if exc.args else None
+    return isinstance(reason, ProtocolError)
 
 
 def _retry_after(response: requests.Response, default: float) -> float:
