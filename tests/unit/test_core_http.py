@@ -291,3 +291,20 @@ def test_header_safety_is_a_pure_check() -> None:
     with pytest.raises(AuthRequired):
         check_header_value("a\nb", "X", what="the Bohrium access key", hint="set it again")
 
+
+@pytest.mark.parametrize(
+    "url", ["https://user:UrlPass77@portal.example.org", "http://bob:UrlPass77@127.0.0.1:8080/x",
+            "https://UrlPass77@portal.example.org"]
+)
+def test_urls_with_credentials_are_refused_without_echoing_them(url: str) -> None:
+    with pytest.raises(BadInput) as caught:
+        check_base_url(url)
+    assert caught.value.type == "url_credentials"
+    assert "UrlPass77" not in repr(caught.value.to_dict())
+    assert "example.org" in caught.value.message or "127.0.0.1" in caught.value.message
+
+
+def test_a_refused_url_is_shown_without_its_userinfo() -> None:
+    with pytest.raises(BadInput) as caught:
+        check_base_url("ftp://user:UrlPass77@host.example")
+    assert "UrlPass77" not in caught.value.message and "host.example" in caught.value.message

@@ -89,3 +89,43 @@ def test_redacted_json_stays_json() -> None:
 def test_ordinary_text_is_untouched() -> None:
     text = "job 123 is RUNNING on pilogin.hpc.sjtu.edu.cn; token file saved"
     assert redact(text) == text
+
+
+def _forms(secret: str) -> dict[str, str]:
+    """The ways a message can show a secret: as is, repr(), JSON, percent-encoded."""
+    from urllib.parse import quote, quote_plus
+
+    return {
+        "raw": secret,
+        "repr": repr(secret),
+        "json": json.dumps(secret),
+        "json-ascii": json.dumps(secret, ensure_ascii=True),
+        "json-utf8": json.dumps(secret, ensure_ascii=False),
+        "quote": quote(secret, safe=""),
+        "quote_plus": quote_plus(secret),
+    }
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["SecretKeyPart1\r\nSecretKeyPart2", "pa ss/w0rd+&=?%é令", 'quo"te\\back\ttab-12'],
+)
+def test_escaped_and_percent_encoded_forms_are_masked(secret: str) -> None:
+    register_secret(secret)
+    for form, shown in _forms(secret).items():
+        text = redact(f"error: header value {shown} refused")
+        assert shown not in text, form
+        assert "error: header value" in text and "refused" in text
+
+
+def test_the_parts_of_a_secret_split_at_line_breaks_are_masked() -> None:
+    register_secret("FirstLinePart\r\nSecondLinePart\nab")
+    assert redact("got 'Bearer ***\\r\\nSecondLinePart'") == f"got 'Bearer ***\\r\\n{MASK}'"
+    assert redact("SecondLinePart and FirstLinePart") == f"{MASK} and {MASK}"
+    assert redact("ab is a short word") == "ab is a short word"  # tiny parts are not secrets
+
+
+def test_passwords_inside_urls_are_masked() -> None:
+    text = redact("cannot reach https://alice:UrlPass99@perseus.example.org/service")
+    assert "UrlPass99" not in text and "perseus.example.org/service" in text
+    assert redact("see https://example.org/a@b") == "see https://example.org/a@b"

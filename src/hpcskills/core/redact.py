@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
+from urllib.parse import quote, quote_plus
 
 MASK = "***"
 _MIN_SECRET_LEN = 4
+_MIN_PART_LEN = 6  # a shorter piece of a secret split at a line break is not masked alone
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
@@ -16,6 +19,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "[private key redacted]",
     ),
+    (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+@"), r"\1" + MASK + "@"),
     (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + MASK),
     (
         re.compile(
@@ -30,11 +34,28 @@ _known: set[str] = set()
 _lock = threading.Lock()
 
 
+def shown_forms(value: str) -> set[str]:
+    """The texts a message can show for a secret: itself, its escaped forms (repr, JSON) and
+    its percent-encoded forms, and the parts of it between line breaks (pure)."""
+    forms = {
+        value,
+        repr(value)[1:-1],
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        quote(value),
+        quote(value, safe=""),
+        quote_plus(value),
+    }
+    parts = {part for part in re.split(r"[\r\n]+", value) if len(part.strip()) >= _MIN_PART_LEN}
+    return forms | parts
+
+
 def register_secret(value: str | None) -> None:
-    """Remember a secret value so that it is masked wherever it later appears."""
+    """Remember a secret value so that it is masked wherever it later appears, in any of the
+    forms a message may show it in."""
     if value and len(value) >= _MIN_SECRET_LEN:
         with _lock:
-            _known.add(value)
+            _known.update(form for form in shown_forms(value) if len(form) >= _MIN_SECRET_LEN)
 
 
 def redact(text: str) -> str:

@@ -18,14 +18,35 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_base_url(url: str) -> str:
-    """Accept https anywhere and plain http only on loopback (the simulators)."""
+def without_userinfo(url: str) -> str:
+    """`url` with any `user:password@` removed, for messages (pure)."""
     parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
+def check_base_url(url: str) -> str:
+    """Accept https anywhere and plain http only on loopback (the simulators).
+
+    A URL carrying a user name or password is refused: credentials come from the credentials
+    dir or the environment, and a URL is shown in messages (only without its userinfo).
+    """
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        raise BadInput(
+            f"refusing API base URL {without_userinfo(url)!r} given with a user name or "
+            "password in it",
+            type="url_credentials",
+            hint="pass the URL without user:password@; the token comes from the credentials "
+            "dir or the environment",
+        )
     if parts.scheme == "https" and parts.hostname:
         return url.rstrip("/")
     if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
         return url.rstrip("/")
     raise BadInput(
-        f"refusing API base URL {url!r}: use https (plain http is only allowed on loopback)",
+        f"refusing API base URL {without_userinfo(url)!r}: use https (plain http is only "
+        "allowed on loopback)",
         type="insecure_url",
     )
