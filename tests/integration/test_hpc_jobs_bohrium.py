@@ -52,7 +52,7 @@ def test_bohrium_job_listed_watched_fetched_and_exported(bohrium: Bohrium) -> No
     (fetched,) = watched["outputs"]
     assert (out / f"bohrium-{sent['job_id']}" / "out.zip").is_file(), fetched
 
-    env = {"PERSEUS_PROJECT_OID": "p", "PERSEUS_COMPUTE_PROJECT_ID": "c"}
+    env = {"PERSEUS_PROJECT_OID": "65f0c0ffee0000000000abcd", "PERSEUS_COMPUTE_PROJECT_ID": "c"}
     dry = run_script(
         SKILL,
         "export_perseus.py",

@@ -12,7 +12,8 @@ from hpcskills.perseus.client import PerseusClient
 from hpcskills.perseus.config import load_settings, load_token, parse_cluster_ids
 from hpcskills.sim.perseus import ADD_PATH, PerseusSimulator, validate_job
 
-SCOPE = pr.Scope("65f0c0ffee0000000000abcd", "cp-1", "sjtupi")
+OID = "65f0c0ffee0000000000abcd"
+SCOPE = pr.Scope(OID, "cp-1", "sjtupi")
 EXTRA = {"site": "sjtu", "ledger_id": 1}
 
 
@@ -231,7 +232,7 @@ def test_simulator_refuses_bad_batches_and_tokens(sim) -> None:
 def test_settings_and_token(tmp_path) -> None:
     env = {
         "PERSEUS_URL": "http://127.0.0.1:9",
-        "PERSEUS_PROJECT_OID": "p",
+        "PERSEUS_PROJECT_OID": OID,
         "PERSEUS_COMPUTE_PROJECT_ID": "c",
         "PERSEUS_CLUSTER_ID": "all",
     }
@@ -244,7 +245,7 @@ def test_settings_and_token(tmp_path) -> None:
         load_settings(env={**env, "PERSEUS_URL": "http://portal.example.org"})  # not https
     assert (
         load_settings(
-            env={"PERSEUS_PROJECT_OID": "p", "PERSEUS_COMPUTE_PROJECT_ID": "c"}, need_url=False
+            env={"PERSEUS_PROJECT_OID": OID, "PERSEUS_COMPUTE_PROJECT_ID": "c"}, need_url=False
         ).url
         is None
     )
@@ -260,3 +261,47 @@ def test_settings_and_token(tmp_path) -> None:
     ws.credentials().write_text("perseus_token", "from-file-123\n")
     assert load_token(ws, env={}) == "from-file-123"
     assert load_token(ws, env={"PERSEUS_TOKEN": "from-env-456"}) == "from-env-456"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"PERSEUS_PROJECT_OID": "zz"}, "project_oid"),
+        ({"PERSEUS_PROJECT_OID": OID + "0"}, "project_oid"),
+        ({"PERSEUS_COMPUTE_PROJECT_ID": "cp 1"}, "compute_project_id"),
+        ({"PERSEUS_COMPUTE_PROJECT_ID": "c\x1b[31m"}, "compute_project_id"),
+        ({"PERSEUS_CLUSTER_ID": "x" * 129}, "cluster_id"),
+        ({"PERSEUS_CLUSTER_ID": "a\nb"}, "cluster_id"),
+    ],
+)
+def test_ids_of_the_wrong_shape_are_bad_input(changes, field) -> None:
+    env = {"PERSEUS_PROJECT_OID": OID, "PERSEUS_COMPUTE_PROJECT_ID": "cp-1",
+           "PERSEUS_CLUSTER_ID": "sjtupi", **changes}
+    with pytest.raises(BadInput) as caught:
+        load_settings(env=env, need_url=False)
+    assert field in caught.value.message
+
+
+def test_per_site_cluster_ids_are_checked_too() -> None:
+    env = {"PERSEUS_PROJECT_OID": OID, "PERSEUS_COMPUTE_PROJECT_ID": "cp-1"}
+    assert load_settings(env=env, cluster_ids=["sjtu=sjtupi"], need_url=False).cluster_ids
+    with pytest.raises(BadInput):
+        load_settings(env=env, cluster_ids=["sjtu=a b"], need_url=False)
+
+
+def test_export_refuses_bad_ids_and_url_passwords(tmp_path) -> None:
+    from scriptrun import run_script
+
+    ws = ["--workspace", str(tmp_path / "ws")]
+    env = {"PERSEUS_COMPUTE_PROJECT_ID": "cp-1", "PERSEUS_URL": "", "PERSEUS_PROJECT_OID": ""}
+    bad_oid = run_script(
+        "hpc-jobs", "export_perseus.py", "--project-oid", "zz", "--dry-run", *ws, env=env
+    )
+    assert bad_oid.returncode == 2 and "project_oid" in bad_oid.error["message"]
+    url = run_script(
+        "hpc-jobs", "export_perseus.py", "--url", "https://user:UrlPass77@portal.example.org",
+        "--project-oid", OID, *ws, env=env,
+    )
+    assert url.returncode == 2 and url.error["type"] == "url_credentials"
+    assert "UrlPass77" not in url.stdout + url.stderr
+    assert not (tmp_path / "ws" / ".hpcskills").exists()  # nothing changed

@@ -7,6 +7,8 @@ from datetime import datetime
 import pytest
 
 from hpcskills.core.errors import BadInput
+from hpcskills.sjtu.jobs import sacct_since
+from hpcskills.slurm import commands, units
 from hpcskills.slurm.commands import (
     FIELD_SEP,
     SACCT_FIELDS,
@@ -148,3 +150,49 @@ def test_stderr_classifiers():
     assert is_no_accounting_error("Slurm accounting storage is disabled\n")
     assert not is_no_accounting_error("sacct: error: Problem talking to the database")
     assert is_transient_error("sacct: error: Problem talking to the database: Connection refused")
+
+
+@pytest.mark.parametrize(
+    "job_id", ["9" * 40, "4294967296", "123_4000001", "123_" + "9" * 40, "0", "00", "1_", "_1"]
+)
+def test_job_ids_beyond_what_slurm_can_hold_are_bad_input(job_id: str) -> None:
+    with pytest.raises(BadInput):
+        commands.check_job_ids([job_id])
+
+
+def test_the_largest_job_ids_pass() -> None:
+    assert commands.check_job_ids(["4294967295", "1_0", "1_4000000"]) == [
+        "4294967295", "1_0", "1_4000000"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2h", "now-2hours"),
+        ("30m", "now-30minutes"),
+        ("1w", "now-1weeks"),
+        ("2026-11-01", "2026-11-01"),
+        ("2026-11-01T08:30", "2026-11-01T08:30"),
+        ("2026-11-01T08:30:15", "2026-11-01T08:30:15"),
+        ("now", "now"),
+        ("now-7days", "now-7days"),
+        ("now-90minutes", "now-90minutes"),
+        ("now-3600", "now-3600"),
+        (" 3d ", "now-3days"),
+    ],
+)
+def test_sacct_start_times(text: str, expected: str) -> None:
+    assert units.sacct_start(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["yesterdayish", "2026-13-45", "2026-02-30", "2026-11-01T25:00", "now-3fortnights",
+     "now+2days", "now-99999999999days", "", " ", "2026-11-01 08:30", "-7days", "2h;id"],
+)
+def test_sacct_start_refuses_what_sacct_would_misread(text: str) -> None:
+    assert units.sacct_start(text) is None
+    with pytest.raises(BadInput) as caught:
+        sacct_since(text)
+    assert "--since" in caught.value.message

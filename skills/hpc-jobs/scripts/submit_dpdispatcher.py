@@ -7,6 +7,7 @@ import _pack
 import click
 
 from hpcskills.core.cli import log, run, script
+from hpcskills.core.params import Seconds
 from hpcskills.dpdispatcher.inputs import load_submission
 from hpcskills.dpdispatcher.run import RunOptions, submit_dpdispatcher
 from hpcskills.sjtu.options import backend_option
@@ -31,8 +32,8 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--resubmit-failed", is_flag=True, help="Send failed jobs again (their finished "
               "tasks are skipped).")
 @click.option("--wait", is_flag=True, help="Stay until every job ended (see --timeout).")
-@click.option("--timeout", type=float, default=600, show_default=True, help="Seconds, with "
-              "--wait.")
+@click.option("--timeout", type=Seconds(maximum=7 * 86400), default=600, show_default=True,
+              help="Seconds, with --wait (at most a week).")
 @click.option("--dry-run", is_flag=True, help="Show the jobs and their scripts; send nothing.")
 @backend_option
 def main(workspace, machine, resources, tasks, submission, work_base, forward_common,

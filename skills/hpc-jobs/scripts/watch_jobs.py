@@ -7,6 +7,7 @@ import _pack  # noqa: F401
 import click
 
 from hpcskills.core.cli import log, run, script
+from hpcskills.core.params import Seconds
 from hpcskills.jobs.watch import UNTIL, WatchPlan, watch_jobs
 from hpcskills.sjtu.options import backend_option
 
@@ -18,8 +19,9 @@ from hpcskills.sjtu.options import backend_option
 @click.option("--site", "sites", multiple=True, help="Only jobs of this site.")
 @click.option("--until", type=click.Choice(UNTIL), default="done", show_default=True,
               help="running: stop once all started; done: once all ended.")
-@click.option("--timeout", type=float, default=600, show_default=True, help="Seconds.")
-@click.option("--max-interval", type=float, default=60, show_default=True,
+@click.option("--timeout", type=Seconds(maximum=7 * 86400), default=600, show_default=True,
+              help="Seconds (at most a week).")
+@click.option("--max-interval", type=Seconds(maximum=3600), default=60, show_default=True,
               help="Longest pause between polls (they start at 2 s and double).")
 @click.option("--fetch-outputs", is_flag=True, help="Download each ended job's declared outputs.")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),

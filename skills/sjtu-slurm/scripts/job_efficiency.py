@@ -6,13 +6,13 @@ import click
 
 from hpcskills.core.cli import log, run, script
 from hpcskills.sjtu.jobs import job_efficiency
-from hpcskills.sjtu.options import backend_option, node_group_option
+from hpcskills.sjtu.options import backend_option, job_id_argument, node_group_option
 from hpcskills.sjtu.session import SiteAccess
 
 
 @click.command()
 @script
-@click.argument("job_id")
+@job_id_argument
 @node_group_option
 @backend_option
 def main(workspace, job_id, node_group, backend):

@@ -6,13 +6,13 @@ import click
 
 from hpcskills.core.cli import log, run, script
 from hpcskills.sjtu.jobs import MAX_TAIL_LINES, job_output
-from hpcskills.sjtu.options import backend_option, node_group_option
+from hpcskills.sjtu.options import backend_option, job_id_argument, node_group_option
 from hpcskills.sjtu.session import SiteAccess
 
 
 @click.command()
 @script
-@click.argument("job_id")
+@job_id_argument
 @click.option("--stderr", is_flag=True, help="The error file instead of the output file.")
 @click.option("--tail", type=click.IntRange(1, MAX_TAIL_LINES), default=100, show_default=True)
 @node_group_option

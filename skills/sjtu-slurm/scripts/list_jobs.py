@@ -5,8 +5,9 @@ import _pack
 import click
 
 from hpcskills.core.cli import log, run, script
+from hpcskills.core.params import NonEmptyText
 from hpcskills.sjtu.jobs import list_jobs
-from hpcskills.sjtu.options import backend_option, node_group_option
+from hpcskills.sjtu.options import backend_option, node_group_option, since_option
 from hpcskills.sjtu.session import SiteAccess
 
 
@@ -16,8 +17,9 @@ from hpcskills.sjtu.session import SiteAccess
 @backend_option
 @click.option("--state", "states", multiple=True, help="e.g. RUNNING, PENDING (repeatable).")
 @click.option("--partition", "partitions", multiple=True, help="Repeatable.")
-@click.option("--name", "names", multiple=True, help="Exact job name (repeatable).")
-@click.option("--since", help="Add finished jobs since then: 2h, 3d, 1w or 2026-11-01.")
+@click.option("--name", "names", multiple=True, type=NonEmptyText(),
+              help="Exact job name (repeatable).")
+@since_option
 @click.option("--all-users", is_flag=True, help="Everyone's jobs, not only the user's.")
 def main(workspace, node_group, backend, states, partitions, names, since, all_users):
     """One squeue (and one sacct with --since) for all jobs; states are normalized, the

@@ -5,13 +5,14 @@ import _pack
 import click
 
 from hpcskills.core.cli import run, script
+from hpcskills.core.params import NonEmptyText
 from hpcskills.sjtu.account import quota
 from hpcskills.sjtu.users import resolve_user
 
 
 @click.command()
 @script
-@click.option("--name", help="HPC username (default: the remembered one).")
+@click.option("--name", type=NonEmptyText(), help="HPC username (default: the remembered one).")
 @click.option("--account", help="Account name; default: derived from the user's home path.")
 @click.option("--type", "quota_type", type=click.Choice(["account", "user", "both"]),
               default="both", show_default=True)

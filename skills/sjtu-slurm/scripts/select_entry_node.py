@@ -5,6 +5,7 @@ import _pack
 import click
 
 from hpcskills.core.cli import run, script
+from hpcskills.core.params import NonEmptyText
 from hpcskills.sjtu.entry import select_entry_node
 
 
@@ -12,7 +13,7 @@ from hpcskills.sjtu.entry import select_entry_node
 @script
 @click.option("--partition", help="A partition, e.g. a100, cpu, 64c512g.")
 @click.option("--storage", metavar="PATH", help="A path on a storage pool, e.g. /dssg/home/...")
-@click.option("--node-group", help="pi, sy or kp.")
+@click.option("--node-group", type=NonEmptyText(), help="pi, sy or kp.")
 @click.option("--business", type=click.Choice(["job", "data"]), default="job", show_default=True,
               help="job: login nodes (submit, query); data: data nodes (large transfers).")
 def main(workspace, partition, storage, node_group, business):

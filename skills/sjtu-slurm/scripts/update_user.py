@@ -7,6 +7,7 @@ import _pack
 import click
 
 from hpcskills.core.cli import confirm_option, log, run, script
+from hpcskills.core.params import NonEmptyText
 from hpcskills.core.secret_input import choose_source, refuse_argv_secrets, take_secret
 from hpcskills.sjtu.account import update_user, validate_changes
 from hpcskills.sjtu.users import resolve_user
@@ -15,7 +16,7 @@ from hpcskills.sjtu.users import resolve_user
 @click.command(context_settings={"ignore_unknown_options": True})  # a "--..." password too
 @script
 @confirm_option
-@click.option("--name", help="HPC username (default: the remembered one).")
+@click.option("--name", type=NonEmptyText(), help="HPC username (default: the remembered one).")
 @click.option("--email")
 @click.option("--jaccount")
 @click.option("--contact-method", help="Preferred 2FA channel, e.g. jwb or email.")

@@ -5,13 +5,14 @@ import _pack
 import click
 
 from hpcskills.core.cli import run, script
+from hpcskills.core.params import NonEmptyText
 from hpcskills.sjtu.account import user_info
 from hpcskills.sjtu.users import resolve_user
 
 
 @click.command()
 @script
-@click.option("--name", help="HPC username (default: the remembered one).")
+@click.option("--name", type=NonEmptyText(), help="HPC username (default: the remembered one).")
 def main(workspace, name):
     """The user's uid, gid, home, shell, jAccount, email, type, and the account name."""
     return user_info(workspace, _pack.site(), resolve_user(workspace, name))

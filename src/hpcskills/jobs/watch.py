@@ -4,6 +4,7 @@ with its retry count and changes no job's state."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -52,7 +53,8 @@ class WatchPlan:
     def __post_init__(self) -> None:
         if self.until not in UNTIL:
             raise BadInput(f"--until must be one of {', '.join(UNTIL)}")
-        if self.timeout <= 0 or self.max_interval < self.base_interval:
+        finite = math.isfinite(self.timeout) and math.isfinite(self.max_interval)
+        if not finite or self.timeout <= 0 or self.max_interval < self.base_interval:
             raise BadInput("--timeout must be positive and --max-interval at least 2 s")
 
 

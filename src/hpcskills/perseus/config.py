@@ -8,6 +8,7 @@ PERSEUS_COMPUTE_PROJECT_ID, PERSEUS_CLUSTER_ID). The token comes from PERSEUS_TO
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -23,6 +24,30 @@ PROJECT_ENV = "PERSEUS_PROJECT_OID"
 COMPUTE_PROJECT_ENV = "PERSEUS_COMPUTE_PROJECT_ID"
 CLUSTER_ENV = "PERSEUS_CLUSTER_ID"
 TOKEN_FILE = "perseus_token"
+MAX_ID_LEN = 128
+_OBJECT_ID = re.compile(r"[0-9a-fA-F]{24}")
+_IDENTIFIER = re.compile(rf"[\x21-\x7e]{{1,{MAX_ID_LEN}}}")
+
+
+def check_object_id(value: str, field: str) -> str:
+    """A PERSEUS ObjectId: 24 hex digits (seed 002: `project_oid` is a MongoDB ObjectId)."""
+    if not _OBJECT_ID.fullmatch(value):
+        raise BadInput(
+            f"{field} {value[:40]!r} is not a PERSEUS ObjectId",
+            hint="24 hexadecimal digits, e.g. 65f0c0ffee0000000000abcd (the project's id in "
+            "PERSEUS)",
+        )
+    return value
+
+
+def check_identifier(value: str, field: str) -> str:
+    """A PERSEUS identifier (compute project, cluster): printable ASCII without spaces."""
+    if not _IDENTIFIER.fullmatch(value):
+        raise BadInput(
+            f"{field} {value[:40]!r} is not an identifier",
+            hint=f"1-{MAX_ID_LEN} printable ASCII characters without spaces, as PERSEUS shows it",
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -91,11 +116,14 @@ def load_settings(
             hint="set them in the environment or pass --url/--project-oid/--compute-project-id",
         )
     default, per_site = parse_cluster_ids(cluster_ids)
+    default = default or env.get(CLUSTER_ENV) or None
+    for cluster in ([default] if default else []) + list(per_site.values()):
+        check_identifier(cluster, "cluster_id")
     return Settings(
         check_base_url(url) if url else None,
-        str(project),
-        str(compute),
-        default or env.get(CLUSTER_ENV) or None,
+        check_object_id(str(project), "project_oid"),
+        check_identifier(str(compute), "compute_project_id"),
+        default,
         per_site,
     )
 

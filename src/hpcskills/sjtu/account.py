@@ -16,6 +16,18 @@ from hpcskills.sjtu.site import SiteProfile
 from hpcskills.sjtu.tokens import load_token
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+MAX_EMAIL_LEN = 254  # RFC 5321: a path holds at most 256 octets, 254 of them the address
+MAX_EMAIL_LOCAL_LEN = 64
+
+
+def is_email(text: str) -> bool:
+    """An address of mail's shape and sizes, without control characters (pure)."""
+    return (
+        len(text) <= MAX_EMAIL_LEN
+        and len(text.partition("@")[0]) <= MAX_EMAIL_LOCAL_LEN
+        and text.isprintable()
+        and _EMAIL.fullmatch(text) is not None
+    )
 
 
 def account_of(home: str) -> str | None:
@@ -61,8 +73,13 @@ def validate_changes(
             "nothing to change",
             hint="pass --email, --jaccount, --contact-method or --new-password-stdin",
         )
-    if "email" in given and not _EMAIL.fullmatch(given["email"]):
-        raise BadInput(f"invalid email address {given['email']!r}", type="invalid_email")
+    if "email" in given and not is_email(given["email"]):
+        raise BadInput(
+            f"invalid email address {given['email'][:80]!r}",
+            type="invalid_email",
+            hint=f"one address of at most {MAX_EMAIL_LEN} characters "
+            f"({MAX_EMAIL_LOCAL_LEN} before the @), e.g. alice@example.org",
+        )
     if "jAccount" in given and not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", given["jAccount"]):
         raise BadInput(f"invalid jAccount {given['jAccount']!r}", type="invalid_jaccount")
     method = given.get("contactMethod")

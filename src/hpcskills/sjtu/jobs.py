@@ -11,18 +11,19 @@ from hpcskills.sjtu.session import ClusterSession
 from hpcskills.slurm import commands
 from hpcskills.slurm.details import parse_scontrol_jobs, parse_seff
 from hpcskills.slurm.parse import AccountingRecord, QueueJob, parse_sacct, parse_sinfo, parse_squeue
-from hpcskills.slurm.units import parse_age
+from hpcskills.slurm.units import SINCE_HINT, sacct_start
 from hpcskills.ssh.connect import run_read
 
 MAX_TAIL_LINES = 5000
 
 
 def sacct_since(text: str) -> str:
-    """`2h`/`3d`/`1w`/`30m` → `now-2hours`; ISO dates and sacct forms pass through."""
-    age = parse_age(text)
-    if age:
-        return f"now-{age[0]}{age[1]}"
-    return text.strip()
+    """`2h`/`3d`/`1w`/`30m` → `now-2hours`; ISO dates and `now-N<unit>` pass through;
+    BadInput for anything else (slurm.units.sacct_start)."""
+    start = sacct_start(text)
+    if start is None:
+        raise BadInput(f"--since {text[:40]!r} is not a time sacct reads as meant", hint=SINCE_HINT)
+    return start
 
 
 def _query(session: ClusterSession, argv: list[str], what: str) -> str:

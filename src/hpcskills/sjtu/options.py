@@ -7,6 +7,10 @@ from typing import Any, TypeVar
 
 import click
 
+from hpcskills.core.errors import BadInput
+from hpcskills.core.params import NonEmptyText
+from hpcskills.slurm.commands import check_job_ids
+from hpcskills.slurm.units import SINCE_HINT, sacct_start
 from hpcskills.ssh.connect import BACKENDS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,6 +30,7 @@ def node_group_option(func: F) -> F:
     """`--node-group pi|sy|kp`: whose entry node to use."""
     return click.option(
         "--node-group",
+        type=NonEmptyText(),
         default=None,
         metavar="GROUP",
         help="Node group whose entry node to use: pi (default), sy or kp.",
@@ -34,4 +39,37 @@ def node_group_option(func: F) -> F:
 
 def job_ids_argument(func: F) -> F:
     """One or more numeric job ids (array tasks like 123_4 allowed)."""
-    return click.argument("job_ids", nargs=-1, required=True, metavar="JOBID...")(func)
+    return click.argument(
+        "job_ids", nargs=-1, required=True, metavar="JOBID...", callback=_job_ids
+    )(func)
+
+
+def job_id_argument(func: F) -> F:
+    """One numeric job id (or array task 123_4), checked before any connection."""
+    return click.argument("job_id", metavar="JOBID", callback=_job_id)(func)
+
+
+def _job_id(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    return _job_ids(ctx, param, (value,))[0]
+
+
+def _job_ids(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]):
+    try:
+        return tuple(check_job_ids(value)) if value else value
+    except BadInput as exc:
+        raise click.BadParameter(f"{exc.message} ({exc.hint})") from None
+
+
+def since_option(func: F) -> F:
+    """`--since AGE|DATE|now-N<unit>`, checked here (before any connection)."""
+    return click.option(
+        "--since",
+        callback=_since,
+        help="Add finished jobs since then: 2h, 3d, 1w, 2026-11-01 or now-7days.",
+    )(func)
+
+
+def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and sacct_start(value) is None:
+        raise click.BadParameter(f"{value[:40]!r} is not {SINCE_HINT}")
+    return value

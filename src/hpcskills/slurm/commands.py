@@ -91,6 +91,8 @@ _SACCT_ENV = ("SACCT_FORMAT", "SACCT_FEDERATION", "SACCT_LOCAL")
 _SINFO_ENV = ("SINFO_FORMAT", "SINFO_PARTITION", "SINFO_SORT")
 
 _JOB_ID = re.compile(r"^\d+(?:_\d+)?$", re.ASCII)
+MAX_JOB_ID = 2**32 - 1  # job ids are 32-bit
+MAX_ARRAY_INDEX = 4_000_000  # MaxArraySize is at most 4000001, so indices stay below it
 _WORD = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$", re.ASCII)
 _STATE = re.compile(r"^[A-Za-z_]+$", re.ASCII)
 _TIME_SPEC = re.compile(r"^[0-9A-Za-z][0-9A-Za-z:+/T-]*$", re.ASCII)
@@ -117,14 +119,23 @@ def _clean_env(unset: Sequence[str]) -> list[str]:
     return [*argv, "SLURM_TIME_FORMAT=standard"]
 
 
+def _is_job_id(text: str) -> bool:
+    """`123` or `123_4` within Slurm's bounds: a 32-bit job id, an index below MaxArraySize."""
+    if not _JOB_ID.match(text) or len(text) > 20:
+        return False
+    job, _, index = text.partition("_")
+    return 0 < int(job) <= MAX_JOB_ID and (not index or int(index) <= MAX_ARRAY_INDEX)
+
+
 def check_job_ids(job_ids: Sequence[str]) -> list[str]:
     """The ids as strings (`123` or array task `123_4`); BadInput for anything else."""
     ids = [str(j).strip() for j in job_ids]
-    bad = [j for j in ids if not _JOB_ID.match(j)]
+    bad = [j for j in ids if not _is_job_id(j)]
     if bad:
         raise BadInput(
-            f"not a Slurm job id: {', '.join(repr(b) for b in bad[:5])}",
-            hint="job ids are numbers, or NUMBER_INDEX for one task of an array",
+            f"not a Slurm job id: {', '.join(repr(b[:24]) for b in bad[:5])}",
+            hint=f"job ids are numbers up to {MAX_JOB_ID}, or NUMBER_INDEX (index up to "
+            f"{MAX_ARRAY_INDEX}) for one task of an array",
         )
     if not ids:
         raise BadInput("no job id given")

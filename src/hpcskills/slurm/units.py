@@ -7,6 +7,7 @@ never an exception, so output parsers can use them on anything a cluster prints.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 _DURATION = re.compile(
     r"^(?:(?P<days>\d+)-(?P<dh>\d+)(?::(?P<dm>\d+)(?::(?P<ds>\d+(?:\.\d+)?))?)?"
@@ -28,6 +29,33 @@ def parse_age(text: str) -> tuple[int, str] | None:
     """`30m`/`2h`/`3d`/`1w` → (30, "minutes") ...; None for anything else."""
     match = _AGE.fullmatch(text.strip())
     return (int(match[1]), _AGE_UNITS[match[2]]) if match else None
+
+
+SINCE_HINT = (
+    "an age (30m, 2h, 3d, 1w), a date or date-time that exists (2026-11-01, 2026-11-01T08:30) "
+    "or now-N with seconds, minutes, hours, days or weeks (now-7days)"
+)
+_SACCT_NOW = re.compile(r"now(?:-(\d{1,7})(seconds|minutes|hours|days|weeks)?)?", re.ASCII)
+_SACCT_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2})?)?", re.ASCII)
+
+
+def sacct_start(text: str) -> str | None:
+    """A start time sacct reads as meant: an age (`2h` → `now-2hours`), an ISO date or
+    date-time that exists (`2026-11-01`, `2026-11-01T08:30[:15]`), or `now[-N[unit]]`;
+    None for anything else (sacct would misread it or fail on the cluster)."""
+    text = text.strip()
+    age = parse_age(text)
+    if age:
+        return f"now-{age[0]}{age[1]}"
+    if _SACCT_NOW.fullmatch(text):
+        return text
+    if _SACCT_DATE.fullmatch(text):
+        try:
+            datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        return text
+    return None
 
 
 def parse_duration(text: str) -> int | None:
