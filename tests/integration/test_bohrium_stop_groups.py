@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from hpcskills.sim.bohrium import OTHER_ACCESS_KEY, OTHER_PROJECT
+
 from bohriumfix import (
     Bohrium,
     bohrium_fixture,  # noqa: F401 - fixture
@@ -128,3 +130,22 @@ def test_job_groups(bohrium: Bohrium) -> None:
     bohrium.group_run("delete", str(group_id), "--confirm", plan["confirm"])
     assert bohrium.run("list_jobs.py", "--group", str(group_id)).data["count"] == 0
     assert bohrium.submitted_jobs() == []
+
+
+def test_group_actions_on_a_missing_or_foreign_group_are_not_found(bohrium: Bohrium) -> None:
+    """No plan (and no token) for a group that is not among the user's groups."""
+    other = {"ACCESS_KEY": OTHER_ACCESS_KEY, "PROJECT_ID": str(OTHER_PROJECT)}
+    foreign = bohrium.group_run("create", "-n", "theirs", env=other)
+    foreign_id = foreign.data["group_id"]
+    mine = bohrium.group_run("create", "-n", "mine").data["group_id"]
+    for action in ("delete", "terminate"):
+        for group_id in (99999999, foreign_id):
+            result = bohrium.group_run(action, str(group_id))
+            assert result.returncode == 6, result.describe()
+            assert result.error["type"] == "group_not_found"
+            assert "confirm" not in result.error
+    assert bohrium.requests_made("group/del") == 0
+    assert bohrium.requests_made("group/terminate") == 0
+    assert bohrium.group_run("delete", str(mine)).returncode == 3  # an own group: a plan
+    theirs = bohrium.group_run("list", env=other).data["groups"]
+    assert [g["group_id"] for g in theirs] == [foreign_id]  # untouched

@@ -10,6 +10,7 @@ from hpcskills.bohrium.catalog import load_catalog
 from hpcskills.bohrium.lint import lint, wrapper_script
 from hpcskills.bohrium.packing import scan_input
 from hpcskills.bohrium.spec import JobSpec, build_spec
+from hpcskills.core.errors import BadInput
 
 SKILL_DIR = Path(__file__).resolve().parents[2] / "skills" / "bohrium-job"
 CATALOG = load_catalog(SKILL_DIR)
@@ -52,6 +53,9 @@ def test_a_good_spec_is_clean(inventory) -> None:
         ({"log_file": "/var/log/x"}, "log_file_absolute", "warning"),
         ({"backward_files": []}, "no_backward_files", "warning"),
         ({"backward_files": ["/abs/out"]}, "backward_file_absolute", "warning"),
+        ({"backward_files": ["../../etc/passwd"]}, "backward_file_outside", "error"),
+        ({"backward_files": ["out/../../x"]}, "backward_file_outside", "error"),
+        ({"backward_files": [".."]}, "backward_file_outside", "error"),
         ({"dataset_path": ["/data/x"]}, "dataset_path_unusual", "warning"),
         ({"nnode": 0}, "nnode_invalid", "error"),
         ({"command": None}, "missing_command", "error"),
@@ -140,3 +144,19 @@ def test_shipped_templates_lint_without_errors(inventory, name: str) -> None:
     assert result.errors == []
     assert set(codes(result)) <= {"no_backward_files"}
     assert CATALOG.machine_type_known(spec.machine_type or "")
+
+
+def test_backward_files_inside_the_work_dir_are_fine(inventory) -> None:
+    spec = GOOD.with_changes(backward_files=["log", "out/../results/", "./a/b"])
+    assert "backward_file_outside" not in codes(lint(spec, inventory, CATALOG))
+
+
+@pytest.mark.parametrize("name", ["a\nb", "a\x1b[31mred", "tab\there", "x" * 129, " "])
+def test_job_names_must_be_printable_and_short(name: str) -> None:
+    with pytest.raises(BadInput) as caught:
+        build_spec(overrides={"job_name": name})
+    assert "job_name" in caught.value.message
+
+
+def test_a_128_character_unicode_name_is_fine() -> None:
+    assert build_spec(overrides={"job_name": "模拟 run-1 " + "x" * 118}).job_name

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from hpcskills.bohrium.context import Context
+from hpcskills.bohrium.names import check_name
 from hpcskills.bohrium.records import group_record
 from hpcskills.core.errors import BadInput
 
@@ -48,8 +49,7 @@ def list_groups(
 
 def create_group(ctx: Context, name: str, project_id: int | None) -> dict[str, Any]:
     """A new group to pass to `submit_job.py -g`."""
-    if not name.strip():
-        raise BadInput("the group name is empty")
+    check_name(name, "the group name")
     project = ctx.config.require_project(project_id)
     group_id = ctx.backend.create_group(name, project)
     return {
@@ -62,7 +62,6 @@ def create_group(ctx: Context, name: str, project_id: int | None) -> dict[str, A
 
 def rename_group(ctx: Context, group_id: int, name: str) -> dict[str, Any]:
     """Give a group a new name (the API backend only)."""
-    if not name.strip():
-        raise BadInput("the new name is empty")
+    check_name(name, "the new group name")
     ctx.api_backend("renaming a job group").rename_group(group_id, name)
     return {"group_id": group_id, "name": name}

@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from hpcskills.bohrium.context import Context
+from hpcskills.bohrium.names import check_name
 from hpcskills.bohrium.records import job_id_of, job_record, without_capabilities
 from hpcskills.bohrium.states import FAILING, job_state
-from hpcskills.core.errors import BadInput, HpcError, NotFound
+from hpcskills.core.errors import HpcError, NotFound
 
 MAX_LOG_BYTES = 64 * 1024
 BYTES_PER_LINE = 160
@@ -95,8 +96,7 @@ def job_log(ctx: Context, job_id: int, *, tail: int, out_dir: Path | None) -> di
 
 def rename_job(ctx: Context, job_id: int, name: str) -> dict[str, Any]:
     """Give a job a new name (the API backend only)."""
-    if not name.strip():
-        raise BadInput("the new name is empty")
+    check_name(name, "the new job name")
     backend = ctx.api_backend("renaming a job")
     old = job_record(backend.job(job_id)).get("name")
     backend.rename(job_id, name)

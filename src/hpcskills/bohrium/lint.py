@@ -7,6 +7,7 @@ the user should know), or `fixed` (the spec was changed; the finding says how).
 from __future__ import annotations
 
 import difflib
+import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -201,7 +202,15 @@ def _backward_files(result: LintResult) -> None:
             'list the outputs you need (e.g. ["log", "results/"]) to keep downloads small',
         )
     for path in spec.backward_files:
-        if path.startswith("/"):
+        clean = posixpath.normpath(path)
+        if clean == ".." or clean.startswith("../"):
+            result.add(
+                "error",
+                "backward_file_outside",
+                f"backward file {path!r} leaves the job's working directory",
+                "give a path inside the input directory (no ../)",
+            )
+        elif path.startswith("/"):
             result.add(
                 "warning",
                 "backward_file_absolute",

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from hpcskills.bohrium.names import check_name
 from hpcskills.core.errors import BadInput
 
 INT_FIELDS = frozenset(
@@ -72,7 +73,7 @@ def _check_value(name: str, value: Any, origin: str) -> Any:
         return list(items)
     if not isinstance(value, str):
         raise BadInput(f"{origin}: {name} must be a string", type="bad_spec")
-    return value
+    return check_name(value, f"{origin}: job_name") if name == "job_name" else value
 
 
 def fields_from(data: dict[str, Any], origin: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hpcskills.bohrium.context import Context
-from hpcskills.bohrium.records import job_id_of, job_record
+from hpcskills.bohrium.records import group_record, job_id_of, job_record
 from hpcskills.bohrium.states import ACTIVE_CODES, TERMINAL, TRANSITIONAL_CODES, job_state
 from hpcskills.core.confirm import require_confirmation
 from hpcskills.core.errors import BadInput, HpcError, NotFound, RemoteError
@@ -165,12 +165,24 @@ def plan_group(action: str, group_id: int, jobs: list[dict[str, Any]]) -> dict[s
     return {"action": action, "group_id": group_id, "effect": GROUP_EFFECTS[action], "jobs": rows}
 
 
+def require_own_group(ctx: Context, group_id: int) -> None:
+    """NotFound unless `group_id` is among the user's groups: the platform lists only the
+    user's own, so a missing and another user's group look the same (and get no plan)."""
+    if not any(group_record(g)["group_id"] == group_id for g in ctx.backend.groups()):
+        raise NotFound(
+            f"no job group {group_id} among your groups",
+            type="group_not_found",
+            hint="job_group.py list shows your groups; job ids belong to stop_jobs.py",
+        )
+
+
 def stop_group(
     ctx: Context, workspace: Workspace, action: str, group_id: int, token: str | None
 ) -> dict[str, Any]:
     """Plan (exit 3) or, confirmed, terminate or delete a whole job group."""
     if action not in GROUP_ACTIONS:
         raise BadInput(f"unknown group action {action!r}", hint="terminate or delete")
+    require_own_group(ctx, group_id)
     jobs = ctx.backend.list_jobs(group_id=group_id)
     plan = plan_group(action, group_id, jobs)
     if action == "terminate" and not any(job_state(j).state not in TERMINAL for j in jobs):
