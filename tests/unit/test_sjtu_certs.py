@@ -125,3 +125,35 @@ def test_parse_agrees_with_ssh_keygen(tmp_path: Path) -> None:
     assert "Type: ssh-ed25519-cert-v01@openssh.com user certificate" in out
     assert fingerprint(ca_public_line(CA)) in out
     assert "Principals: \n                hpcrobot" in out
+
+
+@pytest.mark.parametrize("text", ["garbage\n", "ssh-ed25519-cert-v01@openssh.com AAAA\n", "\x00"])
+def test_cert_status_reports_a_corrupt_certificate_and_exits_0(tmp_path: Path, text: str) -> None:
+    """The script 'exits 0 whenever it could look': a corrupt file is reported in data."""
+    from hpcskills.core.workspace import Workspace
+    from hpcskills.ssh.certs import CERT_FILE
+
+    from scriptrun import run_script
+
+    workspace = Workspace(tmp_path / "ws")
+    workspace.credentials().write_text(CERT_FILE, text)
+    result = run_script("sjtu-slurm", "cert_status.py", "--workspace", str(workspace.root))
+    assert result.returncode == 0, result.describe()
+    data = result.data
+    assert data["status"] == "corrupt" and data["usable"] is False and data["exists"] is True
+    assert "req_certificate.py" in data["hint"]
+
+
+def test_a_corrupt_certificate_means_a_new_one_is_needed(tmp_path: Path) -> None:
+    from hpcskills.core.errors import AuthRequired
+    from hpcskills.core.workspace import Workspace
+    from hpcskills.sjtu.certificates import _reusable
+    from hpcskills.ssh.certs import CERT_FILE
+    from hpcskills.ssh.identity import verify_identity
+
+    workspace = Workspace(tmp_path / "ws")
+    workspace.credentials().write_text(CERT_FILE, "garbage\n")
+    assert _reusable(workspace.credentials(), "alice", 3600) is None  # replaced, not exit 5
+    with pytest.raises(AuthRequired) as caught:
+        verify_identity(workspace)
+    assert caught.value.type == "certificate_corrupt"

@@ -13,7 +13,8 @@ from hpcskills.sjtu.certificates import certificate_status
 @click.option("--min-valid", type=click.IntRange(0), default=0, show_default=True,
               help="Seconds the certificate must still be valid to count as usable.")
 def main(workspace, min_valid):
-    """Status: valid, expiring, expired, missing, key_mismatch, pending, denied or failed.
+    """Status: valid, expiring, expired, missing, corrupt, key_mismatch, pending, denied or
+    failed.
 
     `usable` says whether the certificate can be used now. Exits 0 whenever it could look.
     """

@@ -94,7 +94,10 @@ def obtain(
 
 
 def _reusable(creds: CredentialStore, user: str, valid_time: int) -> CertInfo | None:
-    info = stored_certificate(creds)
+    try:
+        info = stored_certificate(creds)
+    except RemoteError:  # a corrupt certificate is replaced like a missing one
+        return None
     if info is None or user not in info.principals or not key_matches(creds, info):
         return None
     wanted = max(1, valid_time - REUSE_SLACK_SECONDS)
@@ -293,8 +296,17 @@ def certificate_status(workspace: Workspace, min_valid: int) -> dict[str, Any]:
     now = _now()
     pending = pending_request(workspace)
     record = _request_record(workspace)
-    info = stored_certificate(creds) if creds.directory.exists() else None
-    result: dict[str, Any] = {"exists": info is not None, "min_valid": min_valid}
+    try:
+        info = stored_certificate(creds) if creds.directory.exists() else None
+    except RemoteError as exc:  # the file is there but not a certificate
+        info, corrupt = None, exc.message
+    else:
+        corrupt = None
+    result: dict[str, Any] = {"exists": info is not None or corrupt is not None,
+                              "min_valid": min_valid}
+    if corrupt is not None:
+        result.update(state="corrupt", problem=corrupt,
+                      certificate_file=str(creds.path(CERT_FILE)))
     if info is not None:
         result.update(
             describe(info, now, min_valid),
@@ -325,4 +337,6 @@ def _status_hint(status: str) -> str:
         "valid": "the certificate can be used",
         "pending": "the user has not yet approved two-factor authentication; poll again",
         "denied": "the user denied the two-factor request; ask before trying again",
+        "corrupt": "the stored certificate file is damaged: request a new one with "
+        "req_certificate.py (the user must approve 2FA)",
     }.get(status, "request a certificate with req_certificate.py (the user must approve 2FA)")

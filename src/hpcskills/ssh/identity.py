@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from hpcskills.core.credstore import CredentialStore
-from hpcskills.core.errors import AuthRequired
+from hpcskills.core.errors import AuthRequired, RemoteError
 from hpcskills.core.redact import register_secret
 from hpcskills.core.workspace import Workspace
 from hpcskills.ssh.base import Identity
@@ -57,7 +57,12 @@ def verify_identity(workspace: Workspace, min_valid: int = 30, hint: str = RENEW
     """Before a login: AuthRequired (exit 4) when the certificate is missing, expired, not
     yet valid, or not for the stored key. (A live shared connection needs no check.)"""
     creds = workspace.credentials()
-    info = stored_certificate(creds) if creds.directory.exists() else None
+    try:
+        info = stored_certificate(creds) if creds.directory.exists() else None
+    except RemoteError:
+        raise AuthRequired(
+            "the stored SSH certificate is damaged", type="certificate_corrupt", hint=hint
+        ) from None
     if info is None:
         raise AuthRequired("no SSH certificate in the workspace", type="no_certificate", hint=hint)
     state = judge(info, datetime.now(timezone.utc), min_valid)
