@@ -125,3 +125,30 @@ def test_bohrium_submit_refuses_names_with_control_characters(tmp_path: Path) ->
         "-n", "x" * 128, "--dry-run", "--workspace", str(tmp_path / "ws"), env=BOHRIUM_ENV,
     )
     assert fine.returncode == 0, fine.describe()
+
+
+@pytest.mark.parametrize(
+    "profile",
+    [{"username": "-oProxyCommand=touch /tmp/hsec"}, {"hostname": "-oProxyCommand=x"},
+     {"port": 99999}, {"timeout": -5}],
+)
+def test_dpdispatcher_refuses_ssh_profiles_that_are_not_one(tmp_path: Path, profile) -> None:
+    import json
+    import shutil
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "dpdispatcher"
+    base = tmp_path / "job"
+    shutil.copytree(fixtures, base)
+    machine = json.loads((base / "machine.json").read_text())
+    machine["remote_profile"].update(profile)
+    (base / "machine.json").write_text(json.dumps(machine))
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    result = run_script(
+        "hpc-jobs", "submit_dpdispatcher.py", "--machine", str(base / "machine.json"),
+        "--resources", str(base / "resources.json"), "--task", str(base / "task.json"),
+        "--workspace", str(workspace),
+    )
+    assert result.returncode == 2, result.describe()
+    assert result.error["field"].startswith("machine.remote_profile.")
+    assert list(workspace.iterdir()) == []

@@ -93,12 +93,41 @@ def test_same_definition_same_hash_and_jobs() -> None:
         (None, None, [{"command": "x", "task_work_path": "../up"}], "task.task_work_path"),
         (None, None, [{"command": "x", "task_work_path": "/abs"}], "task.task_work_path"),
         (None, None, [TASK, TASK], "task_list"),
+        *[
+            ({**SSH, "remote_profile": {"hostname": "login", "username": bad}}, None, None,
+             "machine.remote_profile.username")
+            for bad in ("-oProxyCommand=touch /tmp/x", "u v", "u\nv", "u\x1b[31m", "x" * 65)
+        ],
+        *[
+            ({**SSH, "remote_profile": {"hostname": bad, "username": "u"}}, None, None,
+             "machine.remote_profile.hostname")
+            for bad in ("-oProxyCommand=touch /tmp/x", "lo gin", "login\n", "a;b", "x" * 254)
+        ],
+        *[
+            ({**SSH, "remote_profile": {"hostname": "h", "username": "u", "port": port}}, None,
+             None, "machine.remote_profile.port")
+            for port in (0, 65536, 99999, -1, "22", 22.0, True)
+        ],
+        *[
+            ({**SSH, "remote_profile": {"hostname": "h", "username": "u", "timeout": t}}, None,
+             None, "machine.remote_profile.timeout")
+            for t in (-5, 0, float("nan"), float("inf"), "10", True)
+        ],
     ],
 )
 def test_bad_inputs_name_the_field(machine, resources, tasks, field) -> None:
     with pytest.raises(BadInput) as raised:
         spec(machine, resources, tasks)
     assert raised.value.details["field"] == field
+
+
+def test_good_ssh_profiles_pass() -> None:
+    for profile in (
+        {"hostname": "sylogin1.hpc.sjtu.edu.cn", "username": "alice_01", "port": 65535},
+        {"hostname": "127.0.0.1", "username": "u.v-w", "port": 1, "timeout": 10},
+        {"hostname": "login", "username": "u", "timeout": 2.5},
+    ):
+        assert spec({**SSH, "remote_profile": profile}).machine.ssh is not None
 
 
 def test_passwords_in_the_files_are_never_used() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 import os
 import posixpath
 import re
@@ -41,6 +42,7 @@ CONTEXT_TYPES = {
 }
 LOCAL_CONTEXTS = ("localcontext", "local", "lazylocalcontext", "lazylocal", "hdfscontext", "hdfs")
 
+MAX_PORT = 65535
 MACHINE_KEYS = (
     "batch_type",
     "context_type",
@@ -106,6 +108,9 @@ SUBMISSION_KEYS = (
 _MODULE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+/@:-]*$", re.ASCII)
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$", re.ASCII)
 _PARTITION = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", re.ASCII)
+# never an ssh option (no leading -), never whitespace or control characters
+_HOSTNAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,252}", re.ASCII)
+_USERNAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}", re.ASCII)
 
 
 def _bad(where: str, message: str, hint: str | None = None) -> BadInput:
@@ -148,6 +153,15 @@ def _int(value: Any, where: str, low: int) -> int:
     if type(value) is not int or value < low:
         raise _bad(where, f"must be an integer ≥ {low}, not {value!r}")
     return value
+
+
+def _positive_number(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
 
 
 def _bool(value: Any, where: str) -> bool:
@@ -274,9 +288,20 @@ def _batch_type(value: Any, where: str) -> str:
 def _ssh_profile(data: Any) -> SshProfile:
     profile = _object(data, "machine.remote_profile")
     _check_keys(profile, SSH_PROFILE_KEYS, "machine.remote_profile")
-    for key in ("hostname", "username"):
-        if not isinstance(profile.get(key), str) or not profile[key].strip():
+    for key, pattern in (("hostname", _HOSTNAME), ("username", _USERNAME)):
+        value = profile.get(key)
+        if not isinstance(value, str) or not value.strip():
             raise _bad(f"machine.remote_profile.{key}", "is required")
+        if not pattern.fullmatch(value):
+            raise _bad(
+                f"machine.remote_profile.{key}",
+                f"{value[:40]!r} is not a {key}",
+                "letters, digits, '.', '_' and '-' (not first); no spaces or control characters",
+            )
+    timeout = profile.get("timeout")
+    if timeout is not None and not _positive_number(timeout):
+        raise _bad("machine.remote_profile.timeout", f"must be a number of seconds > 0, "
+                   f"not {timeout!r}")
     notes = []
     if profile.get("password"):
         notes.append(
@@ -290,6 +315,8 @@ def _ssh_profile(data: Any) -> SshProfile:
     if profile.get("execute_command"):
         raise _bad("machine.remote_profile.execute_command", "is not supported")
     port = _int(profile.get("port", 22), "machine.remote_profile.port", 1)
+    if port > MAX_PORT:
+        raise _bad("machine.remote_profile.port", f"must be at most {MAX_PORT}, not {port}")
     return SshProfile(
         profile["hostname"].strip(),
         profile["username"].strip(),
