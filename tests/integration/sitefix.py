@@ -90,7 +90,7 @@ def issue_certificate(workspace: Workspace, sim: SjtuSimulator, valid_time: int 
     """Token + certificate for the demo user, through the library, as the scripts do."""
     base = load_site(SITE_FILE)
     site = replace(base, api=replace(base.api, base_url=sim.base_url))
-    request_token(workspace, site, DEMO_USER.name, DEMO_USER.password)
+    request_token(workspace, site, DEMO_USER.name, lambda: DEMO_USER.password)
     request_certificate(
         workspace,
         site,

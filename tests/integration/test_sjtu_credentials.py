@@ -93,7 +93,7 @@ class Site:
         tests; this keeps the others fast)."""
         profile = load_site(SITE_FILE)
         profile = replace(profile, api=replace(profile.api, base_url=self.sim.base_url))
-        request_token(Workspace(self.ws), profile, user, password)
+        request_token(Workspace(self.ws), profile, user, lambda: password)
         return self.token()
 
     def token(self) -> str:
@@ -224,13 +224,14 @@ def test_textfile_removed_on_an_internal_error(site: Site, tmp_path: Path) -> No
     assert site.events("tokens_issued") == 0
 
 
-def test_textfile_removed_when_the_username_is_invalid(site: Site, tmp_path: Path) -> None:
+def test_textfile_kept_when_the_username_is_invalid(site: Site, tmp_path: Path) -> None:
+    """Exit 2 means nothing changed, the password file included (it was never read)."""
     textfile = tmp_path / "pw.txt"
     textfile.write_text(PASSWORD)
     result = site.run("req_token.py", "a;b", "--textfile", str(textfile))
     assert result.returncode == 2
     assert result.error["type"] == "invalid_username"
-    assert not textfile.exists()
+    assert textfile.read_text() == PASSWORD
     assert site.requests("POST /token") == 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,7 @@ def test_usernames(ws: Workspace) -> None:
 @responses.activate
 def test_request_token_saves_and_remembers(ws: Workspace, site: SiteProfile) -> None:
     responses.post(f"{BASE}/token", body="Bearer tok-new-123456")
-    result = request_token(ws, site, "hpcrobot", "pw-good-123")
+    result = request_token(ws, site, "hpcrobot", lambda: "pw-good-123")
     assert result["status"] == "issued"
     assert load_token(ws) == "tok-new-123456"
     assert remembered_user(ws) == "hpcrobot"
@@ -69,7 +70,7 @@ def test_wrong_password_is_login_failed_not_a_token_problem(
 ) -> None:
     responses.post(f"{BASE}/token", status=401, body="invalid username or password")
     with pytest.raises(AuthRequired) as caught:
-        request_token(ws, site, "hpcrobot", "pw-wrong-123")
+        request_token(ws, site, "hpcrobot", lambda: "pw-wrong-123")
     assert caught.value.type == "login_failed"
     assert "password" in caught.value.hint
     assert "refresh_token" not in caught.value.hint
@@ -81,7 +82,7 @@ def test_wrong_password_is_login_failed_not_a_token_problem(
 def test_request_token_internal_error_passes_through(ws: Workspace, site: SiteProfile) -> None:
     responses.post(f"{BASE}/token", status=500, body=INTERNAL)
     with pytest.raises(RemoteError) as caught:
-        request_token(ws, site, "hpcrobot", "pw-good-123")
+        request_token(ws, site, "hpcrobot", lambda: "pw-good-123")
     assert caught.value.type == "internal_error"
     assert caught.value.details["session_id"] == "sess-0042abcd"
 
@@ -116,3 +117,21 @@ def test_refresh_internal_error(ws: Workspace, site: SiteProfile) -> None:
     assert caught.value.type == "internal_error"
     assert "sess-0042abcd" in caught.value.hint and "hpc@sjtu.edu.cn" in caught.value.hint
     assert load_token(ws) == "tok-old-123456"
+
+
+def test_bad_input_is_found_before_the_password_is_read(ws: Workspace, site: SiteProfile) -> None:
+    """req_token's password file is deleted once read; exit 2 must leave it, so nothing is
+    read before the username and the API URL passed their checks."""
+    read: list[str] = []
+
+    def password() -> str:
+        read.append("read")
+        return "pw-good-123"
+
+    with pytest.raises(BadInput):
+        request_token(ws, site, "a;b", password)
+    insecure = replace(site, api=replace(site.api, base_url="http://api.example.org"))
+    with pytest.raises(BadInput):
+        request_token(ws, insecure, "hpcrobot", password)
+    assert read == []
+    assert not ws.credentials_dir.exists()

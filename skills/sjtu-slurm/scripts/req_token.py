@@ -18,7 +18,8 @@ from hpcskills.sjtu.tokens import request_token
 @click.option(
     "--textfile",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="File whose first line is the password; deleted once read, also if the request fails.",
+    help="File whose first line is the password; deleted once read, also if the request "
+    "fails (bad input found before reading it leaves it).",
 )
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def main(workspace, username, extra, textfile, password_stdin):
@@ -29,7 +30,7 @@ def main(workspace, username, extra, textfile, password_stdin):
     misplaced = [*([username] if username.startswith("-") else []), *extra]
     refuse_argv_secrets(misplaced, "--textfile", "--password-stdin")
     choose_source(textfile, password_stdin, "--textfile", "--password-stdin")
-    return request_token(workspace, _pack.site(), username, take_secret(textfile))
+    return request_token(workspace, _pack.site(), username, lambda: take_secret(textfile))
 
 
 if __name__ == "__main__":

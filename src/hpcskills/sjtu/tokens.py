@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +36,18 @@ def save_token(workspace: Workspace, token: str) -> Path:
 
 
 def request_token(
-    workspace: Workspace, site: SiteProfile, user: str, password: str
+    workspace: Workspace, site: SiteProfile, user: str, password: Callable[[], str]
 ) -> dict[str, Any]:
-    """`POST /token` with the password, save the token, remember the user."""
+    """`POST /token` with the password, save the token, remember the user.
+
+    `password` is called only once the username and the API URL passed their checks, so
+    bad input (exit 2) leaves a password file where it was.
+    """
     check_username(user)
+    api = HpcApi(site)
+    secret = password()
     try:
-        token = HpcApi(site).request_token(user, password)
+        token = api.request_token(user, secret)
     except AuthRequired as exc:
         if exc.type != "token_invalid":
             raise
