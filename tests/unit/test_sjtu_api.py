@@ -362,3 +362,14 @@ def test_busy_answers_are_retryable_remote_errors(status: int) -> None:
     site = load_site(SITE_FILE)
     error = classify_error(status, "slow down", site, "user query")
     assert isinstance(error, RemoteError) and error.retryable
+
+
+@pytest.mark.parametrize("token", ["abc\rX: 1", "令牌令牌令牌", "tok\r\nen-more"])
+@responses.activate
+def test_a_token_that_cannot_go_in_a_header_is_a_corrupt_credential(
+    site: SiteProfile, token: str
+) -> None:
+    with pytest.raises(AuthRequired) as caught:
+        HpcApi(site, token).get_user("hpcrobot")
+    assert caught.value.type == "credential_corrupt" and caught.value.exit_code == 4
+    assert len(responses.calls) == 0
