@@ -121,6 +121,10 @@ def test_waits_and_reach() -> None:
     assert not w.reached("RUNNING", "done") and not w.reached(None, "done")
     with pytest.raises(BadInput):
         w.WatchPlan(until="later")
+    for timeout, max_interval in ((float("nan"), 60), (600, float("nan")), (float("inf"), 60),
+                                  (-5, 60), (600, float("inf"))):
+        with pytest.raises(BadInput):
+            w.WatchPlan(timeout=timeout, max_interval=max_interval)
 
 
 def test_target_selection(ledger) -> None:
