@@ -129,3 +129,16 @@ def test_passwords_inside_urls_are_masked() -> None:
     text = redact("cannot reach https://alice:UrlPass99@perseus.example.org/service")
     assert "UrlPass99" not in text and "perseus.example.org/service" in text
     assert redact("see https://example.org/a@b") == "see https://example.org/a@b"
+
+
+def test_a_registered_key_does_not_break_the_masking_of_another() -> None:
+    """Lines of a registered key (some are the same in every OpenSSH key) must not keep a
+    different key's block from being replaced whole."""
+    def new_pem() -> str:
+        return Ed25519PrivateKey.generate().private_bytes(
+            Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption()
+        ).decode()
+
+    register_secret(new_pem())
+    out = redact(f"got key:\n{new_pem().strip()}\nand more")
+    assert out == "got key:\n[private key redacted]\nand more"

@@ -62,8 +62,10 @@ def redact(text: str) -> str:
     """Return `text` with registered secrets and secret-looking patterns masked."""
     with _lock:
         known = sorted(_known, key=len, reverse=True)
+    pem, pem_replacement = _PATTERNS[0]
+    text = pem.sub(pem_replacement, text)  # a whole key block first, before its lines
     for secret in known:
         text = text.replace(secret, MASK)
-    for pattern, replacement in _PATTERNS:
+    for pattern, replacement in _PATTERNS[1:]:
         text = pattern.sub(replacement, text)
     return text
