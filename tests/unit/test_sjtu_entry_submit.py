@@ -10,7 +10,6 @@ from hpcskills.core.errors import BadInput
 from hpcskills.sjtu.entry import named_entry_node, select_entry_node
 from hpcskills.sjtu.job_rules import cold_paths
 from hpcskills.sjtu.jobs import sacct_since
-from hpcskills.sjtu.remote_exec import risk
 from hpcskills.sjtu.site import load_site
 from hpcskills.sjtu.submit import (
     parse_env_pairs,
@@ -163,46 +162,3 @@ def test_env_pairs_and_file_names() -> None:
         parse_env_pairs(["NOVALUE"])
     name = script_file_name("it's; a $(test)", now=0)
     assert name.startswith("it_s__a___test_-19700101-000000-") and name.endswith(".sbatch")
-
-
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["rm", "-rf", "x"],
-        ["scancel", "1"],
-        ["mv", "a", "b"],
-        ["bash", "-c", "ls"],
-        ["python3", "x.py"],
-        ["find", ".", "-delete"],
-        ["sed", "-i", "s/a/b/", "f"],
-        ["dd", "if=/dev/zero", "of=f"],
-        ["git", "clean", "-fdx"],
-        ["tee", "f"],
-        ["rsync", "-a", "--delete", "a/", "b/"],
-        ["truncate", "-s0", "f"],
-        ["/bin/rm", "f"],
-    ],
-)
-def test_destructive_commands_are_risky(argv: list[str]) -> None:
-    assert risk(argv) not in (None, "?dest")
-
-
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["ls", "-la"],
-        ["squeue"],
-        ["cat", "f"],
-        ["df", "-h"],
-        ["tee", "-a", "f"],
-        ["find", ".", "-name", "x"],
-        ["git", "status"],
-    ],
-)
-def test_reading_commands_are_not(argv: list[str]) -> None:
-    assert risk(argv) is None
-
-
-def test_copies_ask_to_check_their_destination() -> None:
-    assert risk(["cp", "a", "b"]) == "?dest"
-    assert risk(["rsync", "-a", "src/", "dst/"]) == "?dest"

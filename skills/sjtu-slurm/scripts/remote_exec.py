@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run a command on an entry node that no other script covers (confirmed when risky)."""
+"""Run a command on an entry node that no other script covers (confirmed unless read-only)."""
 
 import _pack
 import click
@@ -19,9 +19,9 @@ from hpcskills.sjtu.session import SiteAccess
 @confirm_option
 @click.argument("argv", nargs=-1, required=True, type=click.UNPROCESSED, metavar="-- COMMAND...")
 def main(workspace, node_group, data_node, timeout, backend, confirm_token, argv):
-    """Each word is passed quoted (no shell expansion). Deleting or overwriting data,
-    cancelling jobs or running shells needs confirmation. Never run heavy computation on
-    login nodes: submit a job instead."""
+    """Each word is passed quoted (no shell expansion). Only read-only commands (ls, cat,
+    squeue, git status, ...; see references/remote_exec.md) run at once; everything else
+    needs confirmation. Never run heavy computation on login nodes: submit a job instead."""
     session = SiteAccess(workspace, _pack.site(), log, backend).open(
         node_group=node_group, business="data" if data_node else "job"
     )
