@@ -627,9 +627,9 @@ def test_update_password_from_stdin(site: Site) -> None:
     site.login()
     new_password = "brand-new-Passw0rd"
     register_secret(new_password)
-    plan = site.run("update_user.py", "--new-password-stdin", input="")
+    plan = site.run("update_user.py", "--new-password-stdin", input=new_password + "\n")
     assert plan.returncode == 3
-    assert "password" in plan.error["plan"]["changes"]
+    assert plan.error["plan"]["changes"] == {"password": "***"}
     assert site.sim.users[USER].password == PASSWORD
 
     done = site.run(
@@ -643,6 +643,50 @@ def test_update_password_from_stdin(site: Site) -> None:
     assert site.sim.users[USER].password == new_password
     for result in (plan, done):
         assert new_password not in outputs(result)
+
+
+def test_a_password_plan_cannot_confirm_another_password(site: Site, tmp_path: Path) -> None:
+    """Audit 2026-12-04, section 4: the plan call left its file on disk, and its token
+    confirmed a different password given on stdin."""
+    site.login()
+    planned, other = "Plan-Pass-111", "Other-Pass-99"
+    for password in (planned, other):
+        register_secret(password)
+    first = tmp_path / "p1.txt"
+    first.write_text(planned + "\n")
+    plan = site.run("update_user.py", "--new-password-textfile", str(first))
+    assert plan.returncode == 3, plan.describe()
+    assert not first.exists()  # deleted at plan time: the user uploads it again to confirm
+    token = plan.error["confirm"]
+
+    swapped = site.run("update_user.py", "--new-password-stdin", "--confirm", token,
+                       input=other + "\n")
+    assert swapped.returncode == 3, swapped.describe()
+    assert swapped.error["type"] == "confirmation_mismatch"
+    assert site.requests("PATCH /user") == 0
+    assert site.sim.users[USER].password == PASSWORD
+
+    again = tmp_path / "p1-again.txt"
+    again.write_text(planned + "\n")
+    done = site.run("update_user.py", "--new-password-textfile", str(again), "--confirm", token)
+    assert done.returncode == 0, done.describe()
+    assert not again.exists()
+    assert site.sim.users[USER].password == planned
+    for result in (plan, swapped, done):
+        assert planned not in outputs(result) and other not in outputs(result)
+        assert "*** password" not in outputs(result)
+
+
+def test_update_user_bad_input_leaves_the_password_file(site: Site, tmp_path: Path) -> None:
+    """Exit 2 changes nothing, the password file included (as req_token.py)."""
+    site.login()
+    password_file = tmp_path / "p.txt"
+    password_file.write_text("Some-Pass-4242\n")
+    register_secret("Some-Pass-4242")
+    result = site.run("update_user.py", "--new-password-textfile", str(password_file),
+                      "--email", "not-an-email")
+    assert result.returncode == 2 and result.error["type"] == "invalid_email"
+    assert password_file.exists()
 
 
 def test_update_user_denied(manual: Site, background: Callable[..., Future[Result]]) -> None:

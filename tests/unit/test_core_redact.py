@@ -142,3 +142,24 @@ def test_a_registered_key_does_not_break_the_masking_of_another() -> None:
     register_secret(new_pem())
     out = redact(f"got key:\n{new_pem().strip()}\nand more")
     assert out == "got key:\n[private key redacted]\nand more"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"password": "correct horse battery staple", "user": "a"}',
+        "{'new_password': 'correct horse battery staple'}",
+        '{"token": "correct horse \\" battery staple"}',
+        'error: {"password": "correct horse battery staple',  # cut off mid-value
+    ],
+)
+def test_a_quoted_secret_is_masked_whole_not_only_its_first_word(text: str) -> None:
+    out = redact(text)
+    for word in ("correct", "horse", "battery", "staple"):
+        assert word not in out, out
+    assert MASK in out
+
+
+def test_a_masked_value_survives_redaction_unchanged() -> None:
+    doc = json.dumps({"changes": {"email": "a@b.org", "password": MASK}})
+    assert redact(doc) == doc

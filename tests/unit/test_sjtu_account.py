@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,7 @@ import responses
 from responses import matchers
 
 from hpcskills.core.errors import AuthRequired, BadInput, ConfirmationRequired
+from hpcskills.core.redact import MASK, redact
 from hpcskills.core.workspace import Workspace
 from hpcskills.sjtu.account import account_of, quota, update_user, validate_changes
 from hpcskills.sjtu.site import API_URL_ENV, SITE_FILE_ENV, SiteProfile, load_site
@@ -106,22 +109,43 @@ def test_validate_changes(site: SiteProfile) -> None:
 @responses.activate
 def test_update_user_plans_before_sending(ws: Workspace, site: SiteProfile) -> None:
     save_token(ws, "tok-update-123456")
-    read: list[bool] = []
-
-    def read_password() -> str:
-        read.append(True)
-        return "new-password-xyz"
-
-    args = (ws, site, "hpcrobot", {"email": "n@x.org"}, True, read_password)
+    args = (ws, site, "hpcrobot", {"email": "n@x.org"}, "new-password-xyz")
     with pytest.raises(ConfirmationRequired) as caught:
         update_user(*args, None, 5, lambda _m: None)
     plan = caught.value.details["plan"]
-    assert plan["changes"] == {"email": "n@x.org", "password": "(new password, not shown)"}
-    assert read == [] and len(responses.calls) == 0  # nothing read, nothing sent
+    assert plan["changes"] == {"email": "n@x.org", "password": MASK}
+    assert len(responses.calls) == 0  # nothing sent
 
     responses.patch(f"{BASE}/user", json={"name": "hpcrobot"})
     token = caught.value.details["confirm"]
     result = update_user(*args, token, 5, lambda _m: None)
     assert result == {"status": "updated", "user": "hpcrobot", "changed": ["email", "password"]}
-    assert read == [True]
     assert b"new-password-xyz" in responses.calls[0].request.body
+
+
+@responses.activate
+def test_the_confirmation_fits_only_the_planned_password(ws: Workspace, site: SiteProfile) -> None:
+    """Audit 2026-12-04, section 4: a plan made with one password confirmed another."""
+    save_token(ws, "tok-update-123456")
+    with pytest.raises(ConfirmationRequired) as planned:
+        update_user(ws, site, "hpcrobot", {}, "Plan-Pass-111", None, 5, lambda _m: None)
+    token = planned.value.details["confirm"]
+    with pytest.raises(ConfirmationRequired) as other:
+        update_user(ws, site, "hpcrobot", {}, "Other-Pass-99", token, 5, lambda _m: None)
+    assert other.value.type == "confirmation_mismatch"
+    assert len(responses.calls) == 0
+
+    responses.patch(f"{BASE}/user", json={"name": "hpcrobot"})
+    update_user(ws, site, "hpcrobot", {}, "Plan-Pass-111", token, 5, lambda _m: None)
+    assert b"Plan-Pass-111" in responses.calls[0].request.body
+
+
+def test_the_plan_shows_nothing_of_the_password(ws: Workspace, site: SiteProfile) -> None:
+    password = "Plan-Pass-111"
+    with pytest.raises(ConfirmationRequired) as caught:
+        update_user(ws, site, "hpcrobot", {}, password, None, 5, lambda _m: None)
+    printed = json.dumps(caught.value.details) + caught.value.message + caught.value.hint
+    for form in (password, *(hashlib.new(n, password.encode()).hexdigest()
+                             for n in ("md5", "sha1", "sha256", "sha512"))):
+        assert form not in printed
+    assert redact(printed) == printed  # the plan text is not something the redactor mangles

@@ -22,14 +22,16 @@ from hpcskills.sjtu.users import resolve_user
 @click.option("--contact-method", help="Preferred 2FA channel, e.g. jwb or email.")
 @click.option("--new-password-stdin", is_flag=True, help="Read the new password from stdin.")
 @click.option("--new-password-textfile", type=click.Path(dir_okay=False, path_type=Path),
-              help="File holding the new password; deleted after use.")
+              help="File holding the new password; deleted once read (by the plan call too; "
+              "bad input found before reading it leaves it).")
 @click.option("--wait-timeout", type=click.IntRange(1, 3600), default=None,
               help="How long to wait for the user's 2FA approval (default 600 s).")
 @click.argument("extra", nargs=-1, metavar="")
 def main(workspace, confirm_token, name, email, jaccount, contact_method, new_password_stdin,
          new_password_textfile, wait_timeout, extra):
     """First call: prints the plan and a confirm token (exit 3), changes nothing. After the
-    user agrees: the same call with --confirm TOKEN sends it; the user approves 2FA."""
+    user agrees: the same call with --confirm TOKEN sends it; the user approves 2FA. A new
+    password is read (and its file deleted) by both calls: the token fits only that password."""
     refuse_argv_secrets(extra, "--new-password-textfile", "--new-password-stdin")
     site = _pack.site()
     password_change = bool(new_password_stdin or new_password_textfile)
@@ -40,10 +42,11 @@ def main(workspace, confirm_token, name, email, jaccount, contact_method, new_pa
         site, {"email": email, "jAccount": jaccount, "contactMethod": contact_method},
         password_change,
     )
-    return update_user(workspace, site, resolve_user(workspace, name), changes,
-                       password_change, lambda: take_secret(new_password_textfile),
-                       confirm_token, wait_timeout or site.twofa_wait_seconds, log)
-
+    user = resolve_user(workspace, name)
+    # read once the input passed (exit 2 leaves the file); from here on the file is gone
+    new_password = take_secret(new_password_textfile) if password_change else None
+    return update_user(workspace, site, user, changes, new_password, confirm_token,
+                       wait_timeout or site.twofa_wait_seconds, log)
 
 if __name__ == "__main__":
     run(main)

@@ -5,13 +5,22 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
 _MIN_SECRET_LEN = 4
 _MIN_PART_LEN = 6  # a shorter piece of a secret split at a line break is not masked alone
 
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+
+def _mask_value(match: re.Match[str]) -> str:
+    """The key of a secret assignment with its value masked, in the value's own quotes."""
+    value = match.group(0)[len(match.group(1)):]
+    mark = value[0] if value[0] in "\"'" else ""
+    return f"{match.group(1)}{mark}{MASK}{mark}"
+
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     (
         re.compile(
             r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|\Z)",
@@ -22,11 +31,14 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+@"), r"\1" + MASK + "@"),
     (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + MASK),
     (
+        # a quoted value is masked whole (up to its closing quote, or the end of a cut-off
+        # text), else up to the next separator: `"password": "two words"` hides both words
         re.compile(
             r"(?i)([\"']?(?:password|passwd|new_password|token|access_?key|api_?key|secret|"
-            r"totp_secret)[\"']?\s*[:=]\s*[\"']?)[^\"'\s,&}]+"
+            r"totp_secret)[\"']?\s*[:=]\s*)"
+            r"(?:\"(?:[^\"\\]|\\.)*\"?|'(?:[^'\\]|\\.)*'?|[^\"'\s,&}]+)"
         ),
-        r"\1" + MASK,
+        _mask_value,
     ),
 )
 

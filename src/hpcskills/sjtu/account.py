@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from collections.abc import Callable
 from typing import Any
 
-from hpcskills.core.confirm import require_confirmation
+from hpcskills.core.confirm import require_confirmation, workspace_secret
 from hpcskills.core.errors import BadInput
 from hpcskills.core.progress import call_with_progress
+from hpcskills.core.redact import MASK
 from hpcskills.core.workspace import Workspace
 from hpcskills.sjtu.api import HpcApi
 from hpcskills.sjtu.certificates import TWOFA_NOTICE
@@ -91,29 +94,39 @@ def validate_changes(
     return given
 
 
+def _password_mac(workspace: Workspace, password: str) -> str:
+    """A keyed hash of the new password (workspace secret): it binds the confirmation to
+    that password and, unlike a plain hash, cannot be checked against guesses."""
+    message = b"sjtu.update_user.new_password\n" + password.encode()
+    return hmac.new(workspace_secret(workspace), message, hashlib.sha256).hexdigest()
+
+
 def update_user(
     workspace: Workspace,
     site: SiteProfile,
     name: str,
     changes: dict[str, str],
-    password_change: bool,
-    read_password: Callable[[], str],
+    new_password: str | None,
     confirm_token: str | None,
     wait: float,
     report: Callable[[str], None],
 ) -> dict[str, Any]:
-    """Plan the change (exit 3), then on confirmation send it and wait for the user's 2FA."""
-    shown = {**changes, **({"password": "(new password, not shown)"} if password_change else {})}
+    """Plan the change (exit 3), then on confirmation send it and wait for the user's 2FA.
+    A new password is given to both calls; the confirmation fits only the same password."""
+    shown = {**changes, **({"password": MASK} if new_password is not None else {})}
     plan = {
         "user": name,
         "changes": shown,
         "impact": "the HPC account is changed after the user approves two-factor "
         "authentication (JWB app or email)",
     }
-    require_confirmation(workspace, "sjtu.update_user", plan, confirm_token)
+    binding = plan
+    if new_password is not None:
+        binding = {**plan, "new_password_mac": _password_mac(workspace, new_password)}
+    require_confirmation(workspace, "sjtu.update_user", plan, confirm_token, binding=binding)
     body = dict(changes)
-    if password_change:
-        body["password"] = read_password()
+    if new_password is not None:
+        body["password"] = new_password
     api = HpcApi(site, load_token(workspace))
     report(TWOFA_NOTICE)
     call_with_progress(lambda: api.patch_user(name, body, wait), report, TWOFA_NOTICE)
