@@ -7,6 +7,7 @@ so no test touches the real home or another test's tokens.
 from __future__ import annotations
 
 import json
+import os
 import re
 import stat
 import subprocess
@@ -40,7 +41,13 @@ from hpcskills.sim.sjtu import (
 from hpcskills.sjtu.site import load_site
 from hpcskills.sjtu.tokens import request_token
 
-from scriptrun import Result, path_without_isolated_install, register_secret, run_script
+from scriptrun import (
+    Result,
+    path_without_isolated_install,
+    register_secret,
+    run_script,
+    script_path,
+)
 
 SKILL = "sjtu-slurm"
 SITE_FILE = Path(__file__).resolve().parents[2] / "skills" / SKILL / "site.json"
@@ -308,6 +315,79 @@ def test_an_empty_token_file_is_corrupt_not_missing(site: Site) -> None:
     result = site.run("refresh_token.py")
     assert result.returncode == 4
     assert result.error["type"] == "credential_corrupt"
+
+
+# -- a refresh interrupted before its rename (audit 2026-12-04, section 3) ---------------------
+
+SLOW_TOKEN_FSYNC = """
+import os, time
+_fsync = os.fsync
+def _slow_fsync(fd):
+    try:
+        target = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        target = ""
+    if "/.hpc_token." in target and target.endswith(".tmp"):
+        time.sleep(60)  # the window between the site's rotation and the rename, held open
+    return _fsync(fd)
+os.fsync = _slow_fsync
+"""
+
+
+def leftovers(site: Site) -> list[Path]:
+    return sorted(site.creds.glob(".hpc_token.*.tmp"))
+
+
+def assert_recovered(site: Site, dead: str, live: str) -> None:
+    assert site.sim.tokens.user_for(dead) is None and site.sim.tokens.user_for(live) == USER
+    result = site.run("user_info.py")
+    assert result.returncode == 0, result.describe()
+    assert site.token() == live
+    assert mode(site.creds / "hpc_token") == 0o600
+    assert leftovers(site) == []
+
+
+def test_a_refresh_killed_before_the_rename_does_not_lock_the_user_out(site: Site) -> None:
+    """Deterministic: the temp file exactly as atomic_write leaves it when killed."""
+    dead = site.login()
+    live = site.sim.tokens.refresh(dead)
+    assert live is not None
+    stranded = site.creds / ".hpc_token.x7Gq2pLm.tmp"
+    stranded.write_text(live + "\n")
+    stranded.chmod(0o600)
+    assert_recovered(site, dead, live)
+    refreshed = site.run("refresh_token.py")
+    assert refreshed.returncode == 0, refreshed.describe()
+    assert site.sim.tokens.user_for(site.token()) == USER
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to find the fd")
+def test_a_refresh_sigkilled_before_the_rename_does_not_lock_the_user_out(
+    site: Site, tmp_path: Path
+) -> None:
+    """A real SIGKILL of refresh_token.py while its fsync of the new token is held."""
+    dead = site.login()
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(SLOW_TOKEN_FSYNC)
+    pythonpath = os.pathsep.join(p for p in (str(hook), os.environ.get("PYTHONPATH")) if p)
+    proc = subprocess.Popen(
+        [sys.executable, str(script_path(SKILL, "refresh_token.py")), "--workspace",
+         str(site.ws)],
+        env={**os.environ, **site.env, "PYTHONPATH": pythonpath},
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not any(p.read_text().strip() for p in leftovers(site)):
+            assert proc.poll() is None and time.monotonic() < deadline, "no temp file appeared"
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert site.token() == dead  # the lockout the audit measured, until the next use
+    (stranded,) = leftovers(site)
+    assert_recovered(site, dead, stranded.read_text().strip())
 
 
 # -- req_certificate (blocking) --------------------------------------------------------------

@@ -16,7 +16,7 @@ from hpcskills.core.workspace import Workspace
 from hpcskills.sjtu.api import HpcApi
 from hpcskills.sjtu.certificates import TWOFA_NOTICE
 from hpcskills.sjtu.site import SiteProfile
-from hpcskills.sjtu.tokens import load_token
+from hpcskills.sjtu.tokens import usable_token
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MAX_EMAIL_LEN = 254  # RFC 5321: a path holds at most 256 octets, 254 of them the address
@@ -41,7 +41,7 @@ def account_of(home: str) -> str | None:
 
 def user_info(workspace: Workspace, site: SiteProfile, name: str) -> dict[str, Any]:
     """`GET /user` plus the account derived from the home path."""
-    user = HpcApi(site, load_token(workspace)).get_user(name)
+    user = HpcApi(site, usable_token(workspace, site)).get_user(name)
     return {"user": user, "account": account_of(str(user.get("home", "")))}
 
 
@@ -127,7 +127,7 @@ def update_user(
     body = dict(changes)
     if new_password is not None:
         body["password"] = new_password
-    api = HpcApi(site, load_token(workspace))
+    api = HpcApi(site, usable_token(workspace, site))
     report(TWOFA_NOTICE)
     call_with_progress(lambda: api.patch_user(name, body, wait), report, TWOFA_NOTICE)
     return {"status": "updated", "user": name, "changed": sorted(shown)}

@@ -18,7 +18,7 @@ from hpcskills.core.redact import register_secret
 from hpcskills.core.workspace import Workspace
 from hpcskills.sjtu.api import HpcApi
 from hpcskills.sjtu.site import SiteProfile, parse_site
-from hpcskills.sjtu.tokens import load_token
+from hpcskills.sjtu.tokens import load_token, usable_token
 from hpcskills.ssh.certs import (
     CERT_FILE,
     KEY_FILE,
@@ -82,7 +82,7 @@ def obtain(
     report: Callable[[str], None],
 ) -> CertInfo:
     """Sign a public key (ours, or the server's with key=None), waiting for 2FA; store it."""
-    api = HpcApi(site, load_token(workspace))
+    api = HpcApi(site, usable_token(workspace, site))
     if key is None:
         private_pem, public_line = api.gen_key(user)
         key = KeyPair(private_pem.strip() + "\n", public_line.strip())
