@@ -31,6 +31,11 @@ def register_secret(value: str | None) -> None:
         _secrets.add(value.strip())
 
 
+def keep_output(command: str, output: str) -> None:
+    """A script run made without `run_script` (e.g. one crashed on purpose), for the scan."""
+    _outputs.append((command, output))
+
+
 def _harvest(directory: Path) -> None:
     for path in directory.glob("*"):
         if path.is_file() and not path.name.endswith(".pub") and path.name != "known_hosts":
@@ -93,7 +98,7 @@ def run_script(
         timeout=timeout,
         stdin=None if input is not None else subprocess.DEVNULL,
     )
-    _outputs.append((" ".join(argv[1:]), proc.stdout + proc.stderr))
+    keep_output(" ".join(argv[1:]), proc.stdout + proc.stderr)
     result = Result(argv, proc.returncode, proc.stdout, proc.stderr)
     if "--help" not in args:
         lines = proc.stdout.strip().splitlines()

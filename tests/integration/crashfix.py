@@ -14,7 +14,7 @@ from hpcskills.core.workspace import Workspace
 from hpcskills.ledger.records import PHASES, Submission
 from hpcskills.ledger.store import open_ledger
 
-from scriptrun import script_path
+from scriptrun import keep_output, script_path
 
 CRASHPOINT = Path(__file__).resolve().parent / "crashpoint.py"
 
@@ -30,6 +30,7 @@ def crash_run(step: str, how: str, skill: str, name: str, *args: str, env: dict[
         timeout=180,
         stdin=subprocess.DEVNULL,
     )
+    keep_output(" ".join(argv[1:]), proc.stdout + proc.stderr)
     described = f"rc={proc.returncode}\nstdout={proc.stdout}\nstderr={proc.stderr}"
     if how == "kill":
         assert proc.returncode == -signal.SIGKILL, described
