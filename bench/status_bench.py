@@ -22,6 +22,7 @@ from pathlib import Path
 from hpcskills.core.workspace import Workspace
 from hpcskills.jobs.slurm_status import query_host
 from hpcskills.ledger.store import open_ledger
+from hpcskills.slurm.client import SlurmClient
 from hpcskills.ssh.base import Endpoint
 from hpcskills.ssh.connect import open_remote
 
@@ -64,7 +65,7 @@ def main() -> None:
             ours = []
             for _ in range(args.repeats):
                 started = time.perf_counter()
-                status = query_host(lambda argv: remote.run(argv), ids)
+                status = query_host(SlurmClient(lambda argv: remote.run(argv)), ids)
                 ours.append(time.perf_counter() - started)
             assert len(status.jobs) == len(ids) and status.commands == ["squeue"]
             started = time.perf_counter()

@@ -11,32 +11,35 @@ from hpcskills.ledger.store import open_ledger
 from hpcskills.ssh.base import Endpoint, Remote
 from hpcskills.ssh.connect import open_remote
 
-from sitefix import Cluster
+from sitefix import Cluster, slurm_programs
 
 SKILL = "hpc-jobs"
-SLURM_PROGRAMS = ("squeue", "sacct", "sbatch", "scancel", "scontrol")
 
 
 class CountingRemote:
-    """A real Remote that counts the Slurm commands it runs and can fail chosen calls."""
+    """A real Remote that counts the execs naming each Slurm command (a batched exec counts
+    for each command in it) and can fail chosen calls."""
 
     def __init__(self, remote: Remote, fail_on: dict[str, set[int]] | None = None) -> None:
         self.remote = remote
         self.counts: Counter[str] = Counter()
         self.fail_on = fail_on or {}
         self.failed: list[str] = []
+        self.slurm_execs = 0
 
     def __getattr__(self, name):
         return getattr(self.remote, name)
 
     def run(self, argv, **kw):
-        program = next((p for p in SLURM_PROGRAMS if p in argv), "other")
-        self.counts[program] += 1
-        if self.counts[program] in self.fail_on.get(program, set()):
-            self.failed.append(f"{program}#{self.counts[program]}")
-            raise RemoteError(
-                "connection dropped (injected)", type="connection_failed", retryable=True
-            )
+        programs = slurm_programs(argv) or ["other"]
+        self.slurm_execs += programs != ["other"]
+        self.counts.update(programs)
+        for program in programs:
+            if self.counts[program] in self.fail_on.get(program, set()):
+                self.failed.append(f"{program}#{self.counts[program]}")
+                raise RemoteError(
+                    "connection dropped (injected)", type="connection_failed", retryable=True
+                )
         return self.remote.run(argv, **kw)
 
     def close(self) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
+import shutil
 import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,8 +25,44 @@ from hpcskills.ssh.identity import identity_of
 from hpcskills.ssh.openssh import OpenSshRemote
 
 ROOT = Path(__file__).resolve().parents[2]
+SLURM_PROGRAMS = ("squeue", "sacct", "sbatch", "scancel", "scontrol", "sinfo", "seff")
 MINICLUSTER = ROOT / "scripts" / "minicluster"
 SITE_FILE = ROOT / "skills" / "sjtu-slurm" / "site.json"
+
+
+def slurm_programs(argv) -> list[str]:
+    """The Slurm programs one exec runs: argv words, or commands inside an `sh -c` script
+    (the Slurm client batches several into one exec)."""
+    words = {w for arg in argv for w in ([arg] if arg in SLURM_PROGRAMS else arg.split())}
+    return [p for p in SLURM_PROGRAMS if p in words]
+
+
+SSH_COUNTER = """#!/bin/sh
+case " $* " in
+  *" -M "* | *" -O "*) echo master >> {log} ;;
+  *) echo exec >> {log} ;;
+esac
+exec {real} "$@"
+"""
+
+
+def write_ssh_counter(directory: Path) -> Path:
+    """An `ssh` wrapper that logs each invocation (`exec` for a remote command, `master` for
+    starting or asking a shared connection) and runs the real one; put `directory` first on
+    PATH. Returns the log file."""
+    real = shutil.which("ssh")
+    assert real, "no OpenSSH client"
+    directory.mkdir(parents=True, exist_ok=True)
+    log = directory / "ssh-calls.log"
+    wrapper = directory / "ssh"
+    wrapper.write_text(SSH_COUNTER.format(log=shlex.quote(str(log)), real=shlex.quote(real)))
+    wrapper.chmod(0o755)
+    return log
+
+
+def remote_execs(log: Path) -> int:
+    """Remote commands run through the wrapper so far."""
+    return log.read_text().split().count("exec") if log.exists() else 0
 
 
 def require_minicluster() -> None:

@@ -50,8 +50,10 @@ def test_watch_50_jobs_one_squeue_per_poll_and_a_failed_poll_changes_nothing(clu
     assert result["complete"] and not result["timed_out"]
     assert {job["state"] for job in result["jobs"]} == {st.COMPLETED}
     polls = result["polls"]
-    # one squeue per poll for all 50 jobs (the failed one included), sacct at most once per poll
+    # one squeue per poll for all 50 jobs (the failed one included), sacct at most once per poll,
+    # both in one remote exec
     assert counting.counts["squeue"] == polls
+    assert counting.slurm_execs == polls
     assert counting.counts["sacct"] <= polls
     assert counting.failed == ["squeue#2"]
     assert result["poll_failures"] == {"slurm:hpcdemo@127.0.0.1:2222": 1}

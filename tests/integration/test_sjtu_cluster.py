@@ -3,6 +3,7 @@ SSH with that certificate → submit → list → info → output → cancel (co
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -21,14 +22,14 @@ from hpcskills.sjtu.submit import prepare, submit
 from hpcskills.ssh.certs import CERT_FILE
 
 from scriptrun import register_secret, run_script
-from sitefix import Cluster, exit_masters
+from sitefix import Cluster, exit_masters, remote_execs, slurm_programs, write_ssh_counter
 
 SKILL = "sjtu-slurm"
 NASTY_NAME = 'it\'s; a "test" $(touch /tmp/pwned) `id`'
 
 
-def call(cluster, script: str, *args: str, backend: str = "openssh", **kw):
-    env = {**cluster.env, "HPCSKILLS_SSH_BACKEND": backend}
+def call(cluster, script: str, *args: str, backend: str = "openssh", env_extra=None, **kw):
+    env = {**cluster.env, "HPCSKILLS_SSH_BACKEND": backend, **(env_extra or {})}
     return run_script(SKILL, script, *args, *cluster.ws_args, env=env, **kw)
 
 
@@ -143,6 +144,17 @@ def test_consecutive_runs_reuse_one_login(cluster) -> None:
     assert cluster.login_count("login") - before == 1
 
 
+def test_list_jobs_costs_one_remote_exec(cluster, tmp_path: Path) -> None:
+    log = write_ssh_counter(tmp_path / "bin")
+    env = {"PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"}
+    call(cluster, "list_jobs.py", env_extra=env)  # the first run may log in
+    for args in ((), ("--since", "1d"), ("--since", "2h", "--state", "COMPLETED")):
+        before = remote_execs(log)
+        listed = call(cluster, "list_jobs.py", *args, env_extra=env)
+        assert listed.returncode == 0
+        assert remote_execs(log) - before == 1, args
+
+
 @pytest.mark.parametrize("backend", ["openssh", "paramiko"])
 def test_changed_host_key_is_refused(cluster, backend: str) -> None:
     call(cluster, "list_jobs.py", backend=backend)  # first contact pins the key
@@ -193,7 +205,7 @@ class DroppingRemote:
 
     def run(self, argv, **kw):
         self.calls.append(list(argv))
-        if self.program in argv and not self.dropped:
+        if self.program in slurm_programs(argv) and not self.dropped:
             self.dropped = True
             raise RemoteError("connection dropped", type="connection_failed", retryable=True)
         return self.remote.run(argv, **kw)
@@ -210,7 +222,7 @@ def test_dropped_connection_retries_reads_not_submit(cluster, monkeypatch) -> No
     site, session = _session(cluster, monkeypatch)
     session.remote = DroppingRemote(session.remote, "squeue")
     assert "jobs" in list_jobs(session)
-    assert sum("squeue" in c for c in session.remote.calls) == 2  # dropped once, retried
+    assert sum("squeue" in slurm_programs(c) for c in session.remote.calls) == 2  # retried
 
     before = {j["job_id"] for j in list_jobs(session, since="1d")["jobs"]}
     session.remote = DroppingRemote(session.remote.remote, "sbatch")
@@ -223,7 +235,7 @@ def test_dropped_connection_retries_reads_not_submit(cluster, monkeypatch) -> No
     with pytest.raises(RemoteError) as raised:
         submit(session, prepared)
     assert raised.value.retryable
-    assert sum("sbatch" in c for c in session.remote.calls) == 1  # never retried
+    assert sum("sbatch" in slurm_programs(c) for c in session.remote.calls) == 1  # no retry
     time.sleep(1)
     after = {j["job_id"] for j in list_jobs(session, since="1d")["jobs"]}
     assert after == before  # no job was created behind the caller's back

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from fakeslurm import LocalShell
 
 from hpcskills.core.errors import BadInput, NotFound, RemoteError
 from hpcskills.core.workspace import Workspace
@@ -16,8 +17,8 @@ from hpcskills.jobs.aggregate import combined_state
 from hpcskills.jobs.slurm_status import query_host
 from hpcskills.jobs.source import SourceAnswer
 from hpcskills.ledger.store import Observation, open_ledger
+from hpcskills.slurm.client import SlurmClient
 from hpcskills.slurm.commands import FIELD_SEP, SQUEUE_FIELDS
-from hpcskills.ssh.base import CommandResult
 
 
 class FakeSource:
@@ -163,29 +164,42 @@ def squeue_line(job_id: str, state: str, name: str = "n") -> str:
     return FIELD_SEP.join(values.get(field, "") for field, _ in SQUEUE_FIELDS)
 
 
-def test_query_host_one_squeue_then_sacct_for_the_rest() -> None:
-    calls = []
-
-    def run(argv):
-        calls.append(argv)
-        if "squeue" in argv:
-            lines = [
-                squeue_line("7_1", "RUNNING"),
-                squeue_line("7_[2-3]", "PENDING"),
-                squeue_line("8", "PENDING"),
-            ]
-            return CommandResult(tuple(argv), 0, "\n".join(lines) + "\n", "")
-        return CommandResult(tuple(argv), 0, "", "")
-
-    found = query_host(run, ["7", "8", "9"])
-    assert [a[a.index("squeue") if "squeue" in a else a.index("sacct")] for a in calls] == [
-        "squeue",
-        "sacct",
+def test_query_host_one_exec_squeue_then_sacct_for_the_rest(tmp_path) -> None:
+    shell = LocalShell(tmp_path)
+    lines = [
+        squeue_line("7_1", "RUNNING"),
+        squeue_line("7_[2-3]", "PENDING"),
+        squeue_line("8", "PENDING"),
     ]
-    assert "--jobs=7,8,9" in calls[0] and "--jobs=9" in calls[1]
+    shell.answer("squeue", "\n".join(lines) + "\n")
+    shell.answer("sacct")
+
+    found = query_host(SlurmClient(shell), ["7", "8", "9"])
+    assert len(shell.execs) == 1  # squeue and sacct in ONE remote exec
+    assert "--jobs=7,8,9" in shell.calls("squeue")[0].split()
+    assert shell.calls("sacct")[0].split()[-1] == "--jobs=9"  # only the id squeue lost
     assert found.jobs["7"].state == "RUNNING"
     assert found.jobs["7"].detail["array_tasks"] == {"RUNNING": 1, "PENDING": 1}
     assert found.missing == ["9"] and found.commands == ["squeue", "sacct"]
+
+
+def test_query_host_skips_sacct_when_squeue_knows_every_id(tmp_path) -> None:
+    shell = LocalShell(tmp_path)
+    shell.answer("squeue", squeue_line("8", "PENDING") + "\n" + squeue_line("77", "RUNNING"))
+    shell.answer("sacct")
+    found = query_host(SlurmClient(shell), ["8", "77"])
+    assert len(shell.execs) == 1 and shell.calls("sacct") == []
+    assert found.commands == ["squeue"] and found.missing == []
+    assert {j: s.state for j, s in found.jobs.items()} == {"8": "PENDING", "77": "RUNNING"}
+
+
+def test_query_host_without_accounting_notes_it(tmp_path) -> None:
+    shell = LocalShell(tmp_path)
+    shell.answer("squeue", "", "slurm_load_jobs error: Invalid job id specified\n", 1)
+    shell.answer("sacct", "", "Slurm accounting storage is disabled\n", 1)
+    found = query_host(SlurmClient(shell), ["5"])
+    assert found.missing == ["5"] and found.commands == ["squeue", "sacct"]
+    assert "no job accounting" in found.notes[0] and "keep their last state" in found.notes[0]
 
 
 def test_listing_filters() -> None:

@@ -22,8 +22,8 @@ from hpcskills.sjtu.session import SiteAccess
 @since_option
 @click.option("--all-users", is_flag=True, help="Everyone's jobs, not only the user's.")
 def main(workspace, node_group, backend, states, partitions, names, since, all_users):
-    """One squeue (and one sacct with --since) for all jobs; states are normalized, the
-    raw state and reason are kept."""
+    """One squeue (and one sacct with --since) for all jobs, in one remote exec; states are
+    normalized, the raw state and reason are kept."""
     session = SiteAccess(workspace, _pack.site(), log, backend).open(node_group=node_group)
     return list_jobs(
         session,

@@ -13,12 +13,10 @@ from hpcskills.ledger import keys
 from hpcskills.ledger.once import Outcome, Sent, submit_once
 from hpcskills.ledger.records import Submission
 from hpcskills.ledger.store import Ledger
-from hpcskills.slurm.commands import sbatch_argv
-from hpcskills.slurm.parse import parse_sbatch
+from hpcskills.slurm.client import SlurmClient
 from hpcskills.ssh.base import Endpoint, Remote
 from hpcskills.ssh.connect import run_read
 
-SBATCH_IN_DIR = 'cd -- "$1" && shift && exec "$@"'
 # $1 dir, $2 job hash, $3 attempt tag: start the job detached, remember and print its pid
 SHELL_LAUNCH = r"""
 cd -- "$1" || exit 1
@@ -41,13 +39,8 @@ def attempt_key(submission_hash: str, job: JobPlan, attempt: int) -> str:
 
 
 def _send_slurm(remote: Remote, remote_dir: str, job: JobPlan, name: str) -> Sent:
-    argv = sbatch_argv(job.script_name, [f"--job-name={name}"])
-    result = remote.run(["sh", "-c", SBATCH_IN_DIR, "sh", remote_dir, *argv])
-    if not result.ok:
-        raise RemoteError(
-            f"sbatch refused the job: {result.stderr.strip()[-500:]}", type="submit_rejected"
-        )
-    return Sent(parse_sbatch(result.stdout))
+    client = SlurmClient.over(remote)
+    return Sent(client.submit(job.script_name, [f"--job-name={name}"], workdir=remote_dir))
 
 
 def _send_shell(remote: Remote, remote_dir: str, job: JobPlan, tag: str) -> Sent:

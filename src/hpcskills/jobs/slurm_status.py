@@ -1,21 +1,17 @@
-"""Job states on one Slurm host in one batched call: squeue for all the ids, then one sacct
-for those that already left the queue. Never one command per job."""
+"""Job states on one Slurm host in one remote exec (the Slurm client's `job_states`: squeue
+for all the ids, sacct for those that already left the queue), summarized per job. Never one
+command per job."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from hpcskills.core.errors import RemoteError
 from hpcskills.jobs.aggregate import combined_state
-from hpcskills.slurm import commands
-from hpcskills.slurm.parse import AccountingRecord, QueueJob, parse_sacct, parse_squeue
-from hpcskills.ssh.base import CommandResult
-
-Runner = Callable[[list[str]], CommandResult]
-MAX_IDS_PER_CALL = 2000  # keeps one command line well under ARG_MAX
+from hpcskills.slurm.client import SlurmClient
+from hpcskills.slurm.parse import AccountingRecord, QueueJob
 
 
 @dataclass
@@ -39,36 +35,6 @@ class HostStatus:
     commands: list[str] = field(default_factory=list)
 
 
-def _failed(what: str, result: CommandResult) -> RemoteError:
-    return RemoteError(
-        f"{what} failed: {result.stderr.strip()[-300:]}",
-        type="slurm_error",
-        retryable=commands.is_transient_error(result.stderr) or result.returncode == 255,
-    )
-
-
-def _chunks(ids: Sequence[str], size: int = MAX_IDS_PER_CALL) -> list[list[str]]:
-    return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
-
-
-def _queue(run: Runner, ids: list[str]) -> list[QueueJob]:
-    result = run(commands.squeue_argv(job_ids=ids))
-    if not result.ok and len(ids) == 1 and commands.is_invalid_job_id_error(result.stderr):
-        return []  # one id that already left the queue
-    if not result.ok or commands.is_transient_error(result.stderr):
-        raise _failed("squeue", result)
-    return parse_squeue(result.stdout)
-
-
-def _accounting(run: Runner, argv: list[str]) -> list[AccountingRecord]:
-    result = run(argv)
-    if not result.ok and commands.is_no_accounting_error(result.stderr):
-        raise RemoteError("this cluster keeps no job accounting (sacct)", type="no_accounting")
-    if not result.ok or commands.is_transient_error(result.stderr):
-        raise _failed("sacct", result)
-    return parse_sacct(result.stdout)
-
-
 def summarize(job_id: str, parts: Sequence[QueueJob | AccountingRecord], source: str) -> JobStatus:
     """One JobStatus from the lines of one job (several for an array) (pure)."""
     state = combined_state(part.state for part in parts)
@@ -82,59 +48,35 @@ def summarize(job_id: str, parts: Sequence[QueueJob | AccountingRecord], source:
     return JobStatus(job_id, state, raw, source, detail)
 
 
-def _by_job(parts: Sequence[QueueJob | AccountingRecord]) -> dict[str, list[Any]]:
-    grouped: dict[str, list[Any]] = defaultdict(list)
-    for part in parts:
-        grouped[part.array_job_id].append(part)
-    return grouped
+def query_host(client: SlurmClient, job_ids: Sequence[str]) -> HostStatus:
+    """States of `job_ids` (plain or array job ids) on the client's host.
 
-
-def query_host(run: Runner, job_ids: Sequence[str], *, use_sacct: bool = True) -> HostStatus:
-    """States of `job_ids` (plain or array job ids) on the host `run` executes on.
-
-    RemoteError when a command fails: the caller keeps the last known states.
+    RemoteError when the query fails: the caller keeps the last known states. Without
+    accounting, jobs that left the queue are `missing` and a note says why.
     """
-    ids = commands.check_job_ids(list(dict.fromkeys(job_ids)))
-    status = HostStatus()
-    queued: list[QueueJob] = []
-    for chunk in _chunks(ids):
-        status.commands.append("squeue")
-        queued += _queue(run, chunk)
-    for job_id, parts in _by_job(queued).items():
-        status.jobs[job_id] = summarize(job_id, parts, "squeue")
-    gone = [job_id for job_id in ids if job_id not in status.jobs]
-    if gone and use_sacct:
-        records: list[AccountingRecord] = []
-        try:
-            for chunk in _chunks(gone):
-                status.commands.append("sacct")
-                records += _accounting(run, commands.sacct_argv(job_ids=chunk))
-        except RemoteError as exc:
-            if exc.type != "no_accounting":
-                raise
-            status.notes.append(exc.message + "; jobs that left the queue keep their last state")
-        for job_id, parts in _by_job(records).items():
-            if job_id in gone:
-                status.jobs[job_id] = summarize(job_id, parts, "sacct")
-    status.missing = [job_id for job_id in ids if job_id not in status.jobs]
+    found = client.job_states(job_ids)
+    status = HostStatus(commands=found.commands)
+    for job_id in dict.fromkeys(job_ids):
+        queued, finished = found.queued_for(job_id), found.finished_for(job_id)
+        if queued:
+            status.jobs[job_id] = summarize(job_id, queued, "squeue")
+        elif finished:
+            status.jobs[job_id] = summarize(job_id, finished, "sacct")
+        else:
+            status.missing.append(job_id)
+    status.notes = [
+        f"{note}; jobs that left the queue keep their last state" for note in found.notes
+    ]
     return status
 
 
-def find_tagged(run: Runner, user: str, tag: str, since: str) -> tuple[str, str] | None:
-    """(job id, name) of the user's newest job whose name ends with `tag`: one squeue, then
-    (if none is queued) one sacct from `since`. None when no job carries the tag."""
-    result = run(commands.squeue_argv(user=user))
-    if not result.ok or commands.is_transient_error(result.stderr):
-        raise _failed("squeue", result)
-    parts: list[Any] = [job for job in parse_squeue(result.stdout) if job.name.endswith(tag)]
+def find_tagged(client: SlurmClient, user: str, tag: str, since: str) -> tuple[str, str] | None:
+    """(job id, name) of the user's newest job whose name ends with `tag`, from the queue
+    and the accounting since `since` (one remote exec). None when no job carries the tag."""
+    queued, finished = client.queue_and_history(user=user, since=since)
+    parts: list[Any] = [job for job in queued if job.name.endswith(tag)]
     if not parts:
-        try:
-            found = _accounting(run, commands.sacct_argv(user=user, since=since))
-        except RemoteError as exc:
-            if exc.type != "no_accounting":
-                raise
-            found = []
-        parts = [record for record in found if record.name.endswith(tag)]
+        parts = [record for record in finished.records if record.name.endswith(tag)]
     if not parts:
         return None
     newest = max(parts, key=lambda part: int(part.array_job_id))

@@ -9,8 +9,8 @@ from hpcskills.jobs import slurm_status
 from hpcskills.ledger.once import Sent
 from hpcskills.ledger.records import REJECTED, UNKNOWN_OUTCOME, Submission, parse_utc
 from hpcskills.slurm import commands
+from hpcskills.slurm.client import SlurmClient
 from hpcskills.ssh.base import Remote
-from hpcskills.ssh.connect import run_read
 
 LOOKUP_MARGIN = timedelta(days=1)  # sacct reads cluster-local time; look back generously
 
@@ -30,5 +30,5 @@ def lookup_by_tag(remote: Remote, user: str, record: Submission) -> Sent | None:
         return None
     created = parse_utc(record.created_at)
     since = (created - LOOKUP_MARGIN).strftime("%Y-%m-%dT%H:%M:%S") if created else "now-7days"
-    found = slurm_status.find_tagged(lambda argv: run_read(remote, argv), user, record.tag, since)
+    found = slurm_status.find_tagged(SlurmClient.over(remote), user, record.tag, since)
     return Sent(found[0], {"found_by_tag": record.tag}) if found else None

@@ -1,19 +1,17 @@
 """Where job states come from: one status call per group of jobs (a protocol), and the
-Slurm implementation (squeue + sacct on one host)."""
+Slurm implementation (squeue + sacct on one host, one remote exec)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from hpcskills.jobs import slurm_status
 from hpcskills.ledger.records import Submission
 from hpcskills.ledger.store import Observation
-from hpcskills.ssh.base import CommandResult
-
-Runner = Callable[[list[str]], CommandResult]
+from hpcskills.slurm.client import Runner, SlurmClient
 
 
 @dataclass
@@ -42,7 +40,7 @@ class SlurmSource:
         by_job: dict[str, list[Submission]] = defaultdict(list)
         for member in members:
             by_job[str(member.job_id)].append(member)
-        status = slurm_status.query_host(self.run, list(by_job))
+        status = slurm_status.query_host(SlurmClient(self.run), list(by_job))
         answer = SourceAnswer(notes=status.notes, commands=status.commands)
         for job_id, found in status.jobs.items():
             for member in by_job[job_id]:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from hpcskills.core.errors import HpcError, RemoteError
+from hpcskills.core.errors import HpcError
 from hpcskills.core.workspace import Workspace
 from hpcskills.jobs.listing import since_cutoff
 from hpcskills.jobs.poll import Connect, Poller
@@ -19,9 +19,8 @@ from hpcskills.ledger.store import open_ledger
 from hpcskills.perseus import records as pr
 from hpcskills.perseus.client import ADD_PATH, PerseusClient
 from hpcskills.perseus.config import Settings, load_token
-from hpcskills.slurm import commands
 from hpcskills.slurm import states as st
-from hpcskills.slurm.parse import parse_sacct, parse_squeue
+from hpcskills.slurm.client import SlurmClient
 
 BATCH_SIZE = 500
 PLATFORMS = ("slurm", "bohrium")
@@ -30,20 +29,12 @@ FINAL = "final"
 
 def slurm_parts(run: Runner, job_ids: Sequence[str]) -> tuple[list[dict[str, Any]], list[str]]:
     """The jobs' lines (array tasks one by one) from sacct; from squeue without accounting."""
-    result = run(commands.sacct_argv(job_ids=list(job_ids)))
-    if result.ok and not commands.is_transient_error(result.stderr):
-        return [asdict(r) for r in parse_sacct(result.stdout)], []
-    if not commands.is_no_accounting_error(result.stderr):
-        raise RemoteError(
-            f"sacct failed: {result.stderr.strip()[-300:]}",
-            type="slurm_error",
-            retryable=commands.is_transient_error(result.stderr),
-        )
-    queued = run(commands.squeue_argv(job_ids=list(job_ids)))
-    if not queued.ok and not commands.is_invalid_job_id_error(queued.stderr):
-        raise RemoteError(f"squeue failed: {queued.stderr.strip()[-300:]}", type="slurm_error")
-    note = "no accounting on this cluster: finished jobs that left the queue are not reported"
-    return [asdict(q) for q in parse_squeue(queued.stdout)], [note]
+    client = SlurmClient(run)
+    accounting = client.accounting(job_ids=list(job_ids))
+    if accounting.available:
+        return [asdict(r) for r in accounting.records], []
+    note = f"{accounting.note}: finished jobs that left the queue are not reported"
+    return [asdict(q) for q in client.queue(job_ids=list(job_ids))], [note]
 
 
 def _extra(record: Submission) -> dict[str, Any]:

@@ -6,11 +6,11 @@ import time
 from typing import Any
 
 from hpcskills.core.confirm import require_confirmation
-from hpcskills.core.errors import NotFound, RemoteError
+from hpcskills.core.errors import NotFound
 from hpcskills.core.workspace import Workspace
-from hpcskills.sjtu.jobs import accounting, queue_jobs
 from hpcskills.sjtu.session import ClusterSession
 from hpcskills.slurm import commands
+from hpcskills.slurm.client import JobStates, SlurmClient
 from hpcskills.slurm.parse import QueueJob
 from hpcskills.slurm.states import is_terminal
 from hpcskills.slurm.units import format_duration
@@ -22,9 +22,9 @@ IMPACT = (
 )
 
 
-def _target(job: QueueJob) -> dict[str, Any]:
+def _target(job_id: str, job: QueueJob) -> dict[str, Any]:
     return {
-        "job_id": job.job_id,
+        "job_id": job_id,
         "name": job.name,
         "state": job.state,
         "partition": job.partition,
@@ -33,35 +33,44 @@ def _target(job: QueueJob) -> dict[str, Any]:
     }
 
 
+def _state_of(found: JobStates, job_id: str) -> str | None:
+    """The job's state: squeue's while it is queued, else sacct's; None when unknown."""
+    parts = found.queued_for(job_id) or found.finished_for(job_id)
+    return parts[0].state if parts else None
+
+
 def plan_cancel(session: ClusterSession, job_ids: list[str]) -> dict[str, Any]:
     """Which of the jobs can be cancelled (still queued or running) and which cannot."""
     commands.check_job_ids(job_ids)
-    queued = {job.job_id: job for job in queue_jobs(session, job_ids=job_ids)}
+    found = SlurmClient.over(session.remote).job_states(job_ids)
     targets, skipped = [], []
-    missing = [i for i in job_ids if i not in queued]
-    finished = {r.job_id: r for r in accounting(session, job_ids=missing)} if missing else {}
     for job_id in job_ids:
-        job = queued.get(job_id)
-        if job is not None and not is_terminal(job.state):
-            targets.append(_target(job))
-        elif job is not None or job_id in finished:
-            state = job.state if job is not None else finished[job_id].state
+        queued = [job for job in found.queued_for(job_id) if not is_terminal(job.state)]
+        state = _state_of(found, job_id)
+        if queued:
+            targets.append(_target(job_id, queued[0]))
+        elif state is not None:
             skipped.append({"job_id": job_id, "state": state, "why": "already finished"})
         else:
             skipped.append({"job_id": job_id, "state": None, "why": "unknown job"})
-    return {**session.describe(), "jobs": targets, "skipped": skipped, "impact": IMPACT}
+    return {
+        **session.describe(),
+        "jobs": targets,
+        "skipped": skipped,
+        "impact": IMPACT,
+        "notes": found.notes,
+    }
 
 
 def _verify(session: ClusterSession, job_ids: list[str], wait: float) -> dict[str, str]:
-    """Poll (one squeue per round) until every job is in a terminal state or time is up."""
+    """Poll (one remote exec per round) until every job is in a terminal state or time is up."""
+    client = SlurmClient.over(session.remote)
     deadline = time.monotonic() + wait
     delay = 0.3
     states: dict[str, str] = {}
     while True:
-        queued = {j.job_id: j.state for j in queue_jobs(session, job_ids=job_ids)}
-        gone = [i for i in job_ids if i not in queued]
-        done = {r.job_id: r.state for r in accounting(session, job_ids=gone)} if gone else {}
-        states = {i: queued.get(i) or done.get(i) or "UNKNOWN" for i in job_ids}
+        found = client.job_states(job_ids)
+        states = {i: _state_of(found, i) or "UNKNOWN" for i in job_ids}
         if all(is_terminal(s) for s in states.values()) or time.monotonic() > deadline:
             return states
         time.sleep(delay)
@@ -83,9 +92,7 @@ def cancel_jobs(
     }
     require_confirmation(workspace, "sjtu.cancel_jobs", plan, confirm, binding=binding)
     targets = [j["job_id"] for j in plan["jobs"]]
-    result = session.remote.run(commands.scancel_argv(targets))
-    if not result.ok:
-        raise RemoteError(f"scancel failed: {result.stderr.strip()[-300:]}", type="slurm_error")
+    SlurmClient.over(session.remote).cancel(targets)
     states = _verify(session, targets, VERIFY_SECONDS)
     cancelled = [
         {"job_id": i, "state": states[i], "verified": states[i] == "CANCELLED"} for i in targets

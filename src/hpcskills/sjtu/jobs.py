@@ -1,16 +1,17 @@
 """Read-only job queries on an entry node: cluster status, job lists, details, efficiency,
-output. One command per query for all jobs (never one per job)."""
+output, through the Slurm client. One remote exec per query for all jobs (never one per
+job)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Any
 
-from hpcskills.core.errors import BadInput, NotFound, RemoteError
+from hpcskills.core.errors import BadInput, NotFound
 from hpcskills.sjtu.session import ClusterSession
 from hpcskills.slurm import commands
-from hpcskills.slurm.details import parse_scontrol_jobs, parse_seff
-from hpcskills.slurm.parse import AccountingRecord, QueueJob, parse_sacct, parse_sinfo, parse_squeue
+from hpcskills.slurm.client import Accounting, SlurmClient
+from hpcskills.slurm.parse import AccountingRecord, QueueJob
 from hpcskills.slurm.units import SINCE_HINT, sacct_start
 from hpcskills.ssh.connect import run_read
 
@@ -26,28 +27,13 @@ def sacct_since(text: str) -> str:
     return start
 
 
-def _query(session: ClusterSession, argv: list[str], what: str) -> str:
-    result = run_read(session.remote, argv)
-    if not result.ok:
-        if commands.is_no_accounting_error(result.stderr):
-            raise RemoteError(
-                f"{what}: this cluster has no job accounting (sacct)", type="no_accounting"
-            )
-        raise RemoteError(
-            f"{what} failed: {result.stderr.strip()[-300:]}",
-            type="slurm_error",
-            retryable=commands.is_transient_error(result.stderr),
-        )
-    if commands.is_transient_error(result.stderr):
-        raise RemoteError(
-            f"{what}: {result.stderr.strip()[-300:]}", type="slurm_error", retryable=True
-        )
-    return result.stdout
+def _client(session: ClusterSession) -> SlurmClient:
+    return SlurmClient.over(session.remote)
 
 
 def cluster_status(session: ClusterSession) -> dict[str, Any]:
     """Partitions of this node group: availability, node counts, limits (sinfo + profile)."""
-    partitions = parse_sinfo(_query(session, commands.sinfo_argv(), "sinfo"))
+    partitions = _client(session).partitions()
     profile = session.site.partitions
     rows = []
     for info in partitions:
@@ -57,27 +43,6 @@ def cluster_status(session: ClusterSession) -> dict[str, Any]:
         row["site_limits"] = known.described() if known else None
         rows.append(row)
     return {**session.describe(), "partitions": rows}
-
-
-def queue_jobs(session: ClusterSession, **filters: Any) -> list[QueueJob]:
-    """squeue for the filters (a job id that left the queue yields nothing)."""
-    argv = commands.squeue_argv(**filters)
-    result = run_read(session.remote, argv)
-    job_ids = filters.get("job_ids")
-    if not result.ok and job_ids and commands.is_invalid_job_id_error(result.stderr):
-        return []  # a single id that already left the queue
-    if not result.ok or commands.is_transient_error(result.stderr):
-        raise RemoteError(
-            f"squeue failed: {result.stderr.strip()[-300:]}",
-            type="slurm_error",
-            retryable=commands.is_transient_error(result.stderr),
-        )
-    return parse_squeue(result.stdout)
-
-
-def accounting(session: ClusterSession, **filters: Any) -> list[AccountingRecord]:
-    """sacct allocations for the filters."""
-    return parse_sacct(_query(session, commands.sacct_argv(**filters), "sacct"))
 
 
 def _queue_row(job: QueueJob) -> dict[str, Any]:
@@ -97,49 +62,46 @@ def list_jobs(
     since: str | None = None,
     all_users: bool = False,
 ) -> dict[str, Any]:
-    """The user's jobs in the queue; with `since`, also finished ones from sacct."""
+    """The user's jobs in the queue; with `since`, also finished ones from sacct (one remote
+    exec either way)."""
     user = None if all_users else session.user
-    queued = queue_jobs(session, user=user, states=states, partitions=partitions, names=names)
-    rows = [_queue_row(job) for job in queued]
+    client = _client(session)
+    filters = {"states": states, "partitions": partitions, "names": names}
     notes = []
     if since:
-        seen = {job.job_id for job in queued}
-        try:
-            finished = accounting(session, user=user, since=sacct_since(since))
-        except RemoteError as exc:
-            if exc.type != "no_accounting":
-                raise
-            finished, notes = [], [exc.message]
-        wanted_states = {s.upper() for s in states or []}
-        for record in finished:
-            if record.job_id in seen:
-                continue
-            if partitions and record.partition not in partitions:
-                continue
-            if names and record.name not in names:
-                continue
-            if wanted_states and not wanted_states & {record.state, record.raw_state.upper()}:
-                continue
-            rows.append(_accounting_row(record))
+        queued, finished = client.queue_and_history(user=user, since=sacct_since(since), **filters)
+        if finished.note:
+            notes.append(f"{finished.note}: finished jobs that left the queue are not listed")
+    else:
+        queued, finished = client.queue(user=user, **filters), Accounting()
+    rows = [_queue_row(job) for job in queued]
+    seen = {job.job_id for job in queued}
+    wanted_states = {s.upper() for s in states or []}
+    for record in finished.records:
+        if record.job_id in seen:
+            continue
+        if partitions and record.partition not in partitions:
+            continue
+        if names and record.name not in names:
+            continue
+        if wanted_states and not wanted_states & {record.state, record.raw_state.upper()}:
+            continue
+        rows.append(_accounting_row(record))
     return {**session.describe(), "user": user, "count": len(rows), "jobs": rows, "notes": notes}
 
 
 def job_info(session: ClusterSession, job_ids: list[str]) -> dict[str, Any]:
-    """Details of each job from scontrol (while Slurm remembers it) and sacct."""
-    commands.check_job_ids(job_ids)
+    """Details of each job from scontrol (while Slurm remembers it) and sacct: one exec."""
+    details = _client(session).details(job_ids)
     records: dict[str, AccountingRecord] = {}
+    for record in details.accounting.records:
+        records.setdefault(record.job_id, record)
     notes = []
-    try:
-        for record in accounting(session, job_ids=job_ids):
-            records.setdefault(record.job_id, record)
-    except RemoteError as exc:
-        if exc.type != "no_accounting":
-            raise
-        notes.append(exc.message + "; details come from scontrol only")
+    if details.accounting.note:
+        notes.append(details.accounting.note + "; details come from scontrol only")
     jobs, missing = [], []
-    for job_id in job_ids:
-        result = run_read(session.remote, commands.scontrol_show_job_argv(job_id))
-        live = parse_scontrol_jobs(result.stdout) if result.ok else []
+    for job_id in commands.check_job_ids(job_ids):
+        live = details.live.get(job_id, [])
         account = records.get(job_id)
         if not live and account is None:
             missing.append(job_id)
@@ -163,12 +125,7 @@ def job_info(session: ClusterSession, job_ids: list[str]) -> dict[str, Any]:
 
 def job_efficiency(session: ClusterSession, job_id: str) -> dict[str, Any]:
     """seff's report, parsed; says so when accounting is missing."""
-    result = run_read(session.remote, commands.seff_argv(job_id))
-    report = parse_seff(result.stdout + "\n" + result.stderr)
-    if not result.ok and report.job_id is None:
-        if "command not found" in result.stderr or "not found" in result.stderr.lower():
-            raise NotFound(f"no efficiency report for job {job_id}: {result.stderr.strip()}")
-        raise RemoteError(f"seff failed: {result.stderr.strip()[-300:]}", type="slurm_error")
+    report = _client(session).efficiency(job_id)
     note = None
     if not report.accounting_available:
         note = "no accounting data for this job: efficiency cannot be computed"
@@ -179,15 +136,18 @@ def job_efficiency(session: ClusterSession, job_id: str) -> dict[str, Any]:
 
 def output_path(session: ClusterSession, job_id: str, stderr: bool) -> tuple[str, bool]:
     """The job's stdout/stderr file and whether it was guessed (job gone from scontrol)."""
-    result = run_read(session.remote, commands.scontrol_show_job_argv(job_id))
-    live = parse_scontrol_jobs(result.stdout) if result.ok else []
+    details = _client(session).details([job_id])
+    live = details.live.get(job_id, [])
     if live:
         path = live[0].stderr_path if stderr else live[0].stdout_path
         if path:
             return path, False
-    records = accounting(session, job_ids=[job_id])
+    records = details.accounting.records
     if not records or not records[0].work_dir:
-        raise NotFound(f"job {job_id} is unknown on {session.choice.name}")
+        raise NotFound(
+            f"job {job_id} is unknown on {session.choice.name}",
+            hint=details.accounting.note,
+        )
     return f"{records[0].work_dir.rstrip('/')}/slurm-{job_id}.out", True
 
 

@@ -11,17 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hpcskills.core.errors import BadInput, RemoteError
+from hpcskills.core.errors import BadInput
 from hpcskills.sjtu.job_rules import check_job, refuse_cold_storage, require_node_group
 from hpcskills.sjtu.session import ClusterSession
 from hpcskills.sjtu.site import SiteProfile
-from hpcskills.slurm.commands import sbatch_argv
-from hpcskills.slurm.parse import parse_sbatch
+from hpcskills.slurm.client import SlurmClient
 from hpcskills.slurm.script import JobSpec, render_sbatch, spec_from_mapping
 
 DEFAULT_JOB_DIR = "hpcskills-jobs"
 UPLOAD_SCRIPT = 'mkdir -p -- "$1" && cd -- "$1" && cat > "$2" && pwd -P'
-SBATCH_SCRIPT = 'cd -- "$1" && shift && exec "$@"'
 _PARTITION_LINE = re.compile(r"^#SBATCH\s+(?:-p\s*|--partition[=\s]+)(\S+)", re.M)
 _NAME_LINE = re.compile(r"^#SBATCH\s+(?:-J\s*|--job-name[=\s]+)(\S+)", re.M)
 
@@ -111,18 +109,11 @@ def submit(
     upload.check("uploading the batch script")
     remote_dir = upload.stdout.strip().splitlines()[-1]
     script_path = f"{remote_dir}/{file_name}"
-    result = session.remote.run(
-        ["sh", "-c", SBATCH_SCRIPT, "sh", remote_dir, *sbatch_argv(script_path, sbatch_options)]
-    )
-    if not result.ok:
-        raise RemoteError(
-            f"sbatch refused the job: {result.stderr.strip()[-500:]}",
-            type="submit_rejected",
-            script_path=script_path,
-        )
+    client = SlurmClient.over(session.remote)
+    job_id = client.submit(script_path, sbatch_options, workdir=remote_dir)
     return {
         **session.describe(),
-        "job_id": parse_sbatch(result.stdout),
+        "job_id": job_id,
         "partition": prepared.partition,
         "script_path": script_path,
         "warnings": prepared.warnings,
