@@ -260,3 +260,35 @@ def test_cold_storage_job_refused_before_connecting(cluster) -> None:
     )
     assert result.returncode == 2
     assert "cold" in result.error["message"]
+
+
+def remote_exec(cluster, *argv: str, token: str | None = None):
+    """remote_exec.py [--confirm TOKEN] -- ARGV (the options before the `--`)."""
+    confirm = ["--confirm", token] if token else []
+    return run_script(
+        SKILL, "remote_exec.py", *cluster.ws_args, *confirm, "--", *argv, env=cluster.env
+    )
+
+
+def confirmed(cluster, *argv: str):
+    """remote_exec.py ARGV, confirmed if it asks (whether it asks is the allow-list's call)."""
+    first = remote_exec(cluster, *argv)
+    if first.returncode != 3:
+        return first
+    return remote_exec(cluster, *argv, token=first.error["confirm"])
+
+
+def test_a_confirm_token_runs_its_plan_once(cluster) -> None:
+    name = f"hpcskills-replay-{time.time_ns()}"
+    assert confirmed(cluster, "touch", name).data["exit_status"] == 0
+    plan = remote_exec(cluster, "rm", "-f", name)
+    assert plan.returncode == 3
+    token = plan.error["confirm"]
+    assert remote_exec(cluster, "rm", "-f", name, token=token).data["exit_status"] == 0
+    assert confirmed(cluster, "touch", name).data["exit_status"] == 0  # the file is back
+    replay = remote_exec(cluster, "rm", "-f", name, token=token)
+    assert replay.returncode == 3 and replay.error["type"] == "confirmation_used"
+    assert replay.error["confirm"] != token
+    assert remote_exec(cluster, "ls", name).data["exit_status"] == 0  # still there
+    fresh = replay.error["confirm"]
+    assert remote_exec(cluster, "rm", "-f", name, token=fresh).data["exit_status"] == 0

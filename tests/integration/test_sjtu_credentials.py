@@ -195,8 +195,10 @@ def test_req_token_from_a_textfile(site: Site, tmp_path: Path) -> None:
     assert not token.lower().startswith("bearer")
     assert site.sim.tokens.user_for(token) == USER
     assert token not in outputs(result) and PASSWORD not in outputs(result)
-    profile = json.loads((site.ws / ".hpcskills" / "sjtu.json").read_text())
-    assert profile == {"username": USER}
+    profile_file = site.ws / ".hpcskills" / "sjtu.json"
+    profile = json.loads(profile_file.read_text())
+    assert profile == {"schema": 1, "record": {"username": USER}}  # a versioned state record
+    assert mode(profile_file) == 0o600
 
 
 def test_req_token_from_stdin_and_username_remembered(site: Site) -> None:

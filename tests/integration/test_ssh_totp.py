@@ -26,7 +26,7 @@ from hpcskills.ssh.base import Endpoint
 from hpcskills.ssh.connect import open_remote
 from hpcskills.ssh.identity import TOTP_SECRET_FILE, identity_of
 from hpcskills.ssh.openssh import OpenSshRemote
-from hpcskills.ssh.totp import last_used_file
+from hpcskills.ssh.totp import last_used_file, spent_step
 
 from scriptrun import register_secret, run_script
 from sitefix import Cluster
@@ -120,7 +120,7 @@ def test_paramiko_answers_the_code_and_the_server_refuses_it_twice(cluster: Clus
         assert remote.logins == 1
     assert cluster.login_count("totp") - before == 1
 
-    spent = int(last_used_file(workspace.state_dir).read_text())
+    spent = spent_step(last_used_file(workspace.state_dir))
     assert server_spent_step(cluster) == spent
     code = pyotp.TOTP(site_secret(cluster)).at(spent * 30)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
@@ -143,7 +143,7 @@ def test_openssh_keeps_one_totp_login_for_many_script_runs(
             result = remote_hostname(cluster, site_file, "auto")  # auto picks OpenSSH
             assert result.data["exit_status"] == 0 and result.data["stdout"].strip()
         assert cluster.login_count("totp") - before == 1
-        assert server_spent_step(cluster) == int(last_used_file(workspace.state_dir).read_text())
+        assert server_spent_step(cluster) == spent_step(last_used_file(workspace.state_dir))
 
         wrapper = workspace.state_dir / WRAPPER_NAME  # what ssh ran as SSH_ASKPASS
         assert wrapper.stat().st_mode & 0o777 == 0o700

@@ -10,6 +10,7 @@ import pytest
 
 from hpcskills.core import render
 from hpcskills.core.cli import confirm_option, log, run, script
+from hpcskills.core.confirm import require_confirmation
 from hpcskills.core.errors import (
     AuthRequired,
     BadInput,
@@ -269,3 +270,57 @@ def test_human_tables_can_be_narrowed_to_the_columns_people_need() -> None:
     assert "noise" not in narrowed.lower() and "NAME" in narrowed and "count: 2" in narrowed
     assert "NOISE" in human(data)  # without a choice every column shows
     assert "NOISE" in human(data, ("missing",))  # a choice the rows lack falls back to all
+
+
+@click.command()
+@script
+@confirm_option
+@click.option("--then", type=click.Choice(["ok", "fail", "bug"]), default="ok")
+@click.argument("words", nargs=-1)
+def act(workspace: Any, confirm_token: str | None, then: str, words: tuple[str, ...]) -> Any:
+    """A confirmed action over free words (like remote_exec.py -- ARGV)."""
+    require_confirmation(workspace, "test.act", {"words": list(words)}, confirm_token)
+    if then == "fail":
+        raise RemoteError("the action failed", type="remote_failed", hint="try later")
+    if then == "bug":
+        raise ValueError("oops")
+    return {"words": list(words)}
+
+
+def call(command: click.Command, argv: list[str], capsys: pytest.CaptureFixture[str]) -> Any:
+    with pytest.raises(SystemExit) as exited:
+        run(command, argv)
+    out, _ = capsys.readouterr()
+    return int(exited.value.code or 0), out
+
+
+def plan_token(ws: str, words: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    code, out = call(act, ["--workspace", ws, "--", *words], capsys)
+    assert code == 3
+    return json.loads(out)["error"]["confirm"]
+
+
+@pytest.mark.parametrize("then", ["fail", "bug"])
+def test_a_failure_after_confirmation_answers_with_a_fresh_plan(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str], then: str
+) -> None:
+    ws = str(tmp_path)
+    token = plan_token(ws, ["w"], capsys)
+    argv = ["--workspace", ws, "--confirm", token, "--then", then, "--", "w"]
+    code, out = call(act, argv, capsys)
+    error = one_document(out)["error"]
+    assert code == (5 if then == "fail" else 1)
+    assert error["replan"]["plan"] == {"words": ["w"]} and error["replan"]["confirm"] != token
+    code, out = call(act, ["--workspace", ws, "--confirm", token, "--", "w"], capsys)
+    assert code == 3 and one_document(out)["error"]["type"] == "confirmation_used"
+    fresh = error["replan"]["confirm"]
+    code, out = call(act, ["--workspace", ws, "--confirm", fresh, "--", "w"], capsys)
+    assert code == 0
+
+
+def test_a_huge_confirm_value_is_a_plan_not_a_bug(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    huge = "9" * 5000 + "." + "a" * 40
+    code, out = call(act, ["--workspace", str(tmp_path), "--confirm", huge, "--", "w"], capsys)
+    assert code == 3 and one_document(out)["error"]["type"] == "confirmation_malformed"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import multiprocessing
 import stat
 import time
 from pathlib import Path
@@ -13,11 +15,12 @@ from hpcskills.core import confirm
 from hpcskills.core.confirm import (
     TOKEN_TTL_SECONDS,
     check_token,
+    confirmation_scope,
     issue_token,
     require_confirmation,
     workspace_secret,
 )
-from hpcskills.core.errors import EXIT_CONFIRM, ConfirmationRequired
+from hpcskills.core.errors import EXIT_CONFIRM, ConfirmationRequired, RemoteError
 from hpcskills.core.workspace import Workspace
 
 ACTION = "slurm.cancel"
@@ -89,8 +92,10 @@ def test_another_action_is_refused(ws: Workspace) -> None:
     "tamper",
     [
         lambda t: t[:-1] + ("0" if t[-1] != "0" else "1"),  # flipped MAC digit
-        lambda t: str(int(t.split(".")[0]) + 3600) + "." + t.split(".")[1],  # later expiry
-        lambda t: t.split(".")[1],  # no expiry
+        lambda t: str(int(t.split(".")[0]) + 3600) + "." + t.split(".", 1)[1],  # later expiry
+        lambda t: t.split(".", 1)[1],  # no expiry
+        lambda t: t.split(".")[0] + "." + t.split(".")[2],  # no nonce
+        lambda t: t.replace(t.split(".")[1], "0" * 16),  # another nonce
         lambda t: "garbage",
         lambda t: "",
     ],
@@ -157,3 +162,108 @@ def test_check_token_is_pure() -> None:
     assert check_token(b"x" * 32, ACTION, {"a": 1, "b": 2}, token, NOW) == "mismatch"
     assert check_token(secret, ACTION, {"a": 1, "b": 2}, token, NOW + 601) == "expired"
     assert check_token(secret, ACTION, {"a": 1, "b": 2}, "nodot", NOW) == "malformed"
+
+
+def test_a_token_confirms_one_run_only(ws: Workspace) -> None:
+    token = first_call(ws, plan()).details["confirm"]
+    require_confirmation(ws, ACTION, plan(), token, now=NOW + 5)
+    body = refused(ws, plan(), token, now=NOW + 6)  # the replay
+    assert body["type"] == "confirmation_used"
+    assert "nothing was changed" in body["message"]
+    assert body["plan"] == plan() and body["confirm"] != token
+    require_confirmation(ws, ACTION, plan(), body["confirm"], now=NOW + 7)  # the fresh one works
+
+
+def _use(ws_root: str, token: str, start: Any, results: Any) -> None:
+    start.wait()
+    try:
+        require_confirmation(Workspace(Path(ws_root)), ACTION, plan(), token, now=NOW + 5)
+        results.put("ran")
+    except ConfirmationRequired as exc:
+        results.put(exc.type)
+
+
+def test_two_concurrent_uses_one_wins(ws: Workspace) -> None:
+    token = first_call(ws, plan()).details["confirm"]
+    context = multiprocessing.get_context("fork")
+    start, results = context.Event(), context.Queue()
+    workers = [
+        context.Process(target=_use, args=(str(ws.root), token, start, results)) for _ in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    start.set()
+    for worker in workers:
+        worker.join(30)
+    outcomes = sorted(results.get(timeout=5) for _ in workers)
+    assert outcomes == ["confirmation_used"] * 3 + ["ran"]
+
+
+def test_an_expiry_beyond_the_ttl_is_refused(ws: Workspace) -> None:
+    secret = workspace_secret(ws)
+    ten_years = NOW + 10 * 365 * 86400
+    forged = issue_token(secret, ACTION, plan(), ten_years - TOKEN_TTL_SECONDS)  # correct MAC
+    assert refused(ws, plan(), forged)["type"] == "confirmation_malformed"
+    just_issued = issue_token(secret, ACTION, plan(), NOW)
+    assert check_token(secret, ACTION, plan(), just_issued, NOW) == "valid"
+    early = issue_token(secret, ACTION, plan(), NOW + 2)
+    assert check_token(secret, ACTION, plan(), early, NOW) == "malformed"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "9" * 5000 + "." + "a" * 40,  # int() refuses more than 4300 digits
+        "1" * 5000,
+        "١٢٣." + "a" * 40,  # digits, but not ASCII ones
+        "1700000600." + "0" * 16 + "." + "A" * 40,
+        "x" * 10**6,
+    ],
+)
+def test_absurd_tokens_are_malformed_not_a_crash(ws: Workspace, token: str) -> None:
+    assert check_token(b"k" * 32, ACTION, plan(), token, NOW) == "malformed"
+    assert refused(ws, plan(), token)["type"] == "confirmation_malformed"
+
+
+def test_used_markers_are_pruned_once_expired(ws: Workspace) -> None:
+    token = first_call(ws, plan()).details["confirm"]
+    require_confirmation(ws, ACTION, plan(), token, now=NOW + 5)
+    used = ws.state_dir / confirm.USED_DIR
+    marker = f"{token.split('.')[0]}-{token.split('.')[2]}"
+    assert [p.name for p in used.iterdir()] == [marker]
+    assert stat.S_IMODE((used / marker).stat().st_mode) == 0o600
+    later = NOW + TOKEN_TTL_SECONDS + 60
+    other = first_call(ws, plan(state="PENDING"), now=later).details["confirm"]
+    require_confirmation(ws, ACTION, plan(state="PENDING"), other, now=later + 1)
+    assert [p.name for p in used.iterdir()] == [f"{other.split('.')[0]}-{other.split('.')[2]}"]
+
+
+def test_a_0_1_0_secret_keeps_its_tokens_valid(ws: Workspace) -> None:
+    ws.ensure_state_dir()
+    path = ws.state_dir / confirm.SECRET_FILE
+    path.write_text("ab" * 32)  # 0.1.0 kept bare hex
+    path.chmod(0o644)
+    token = issue_token(bytes.fromhex("ab" * 32), ACTION, plan(), NOW)
+    require_confirmation(ws, ACTION, plan(), token, now=NOW + 5)
+    assert workspace_secret(ws) == bytes.fromhex("ab" * 32)
+    assert json.loads(path.read_text())["schema"] == 1
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_failure_after_the_token_was_used_carries_a_fresh_plan(ws: Workspace) -> None:
+    token = first_call(ws, plan()).details["confirm"]
+    with confirmation_scope() as after_failure:
+        require_confirmation(ws, ACTION, plan(), token, now=NOW + 5)
+        error = after_failure(RemoteError("scancel failed", type="slurm_error", hint="retry"))
+    replan = error.to_dict()["replan"]
+    assert replan["plan"] == plan() and replan["action"] == ACTION
+    assert replan["confirm"] != token and replan["confirm"] in (error.hint or "")
+    assert (error.hint or "").startswith("retry ")
+    require_confirmation(ws, ACTION, plan(), replan["confirm"])  # asks the user again: works
+
+
+def test_a_failure_without_a_used_token_is_left_alone(ws: Workspace) -> None:
+    with confirmation_scope() as after_failure:
+        first_call(ws, plan())
+        error = after_failure(RemoteError("down"))
+    assert "replan" not in error.to_dict() and error.hint is None

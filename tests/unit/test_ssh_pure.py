@@ -16,7 +16,7 @@ from hpcskills.ssh.base import Endpoint, Identity, command_line
 from hpcskills.ssh.connect import choose_backend
 from hpcskills.ssh.hostkeys import pin, pinned_keys
 from hpcskills.ssh.openssh import base_options, classify_failure, control_dir
-from hpcskills.ssh.totp import answer_prompts, is_code_prompt, totp_code
+from hpcskills.ssh.totp import answer_prompts, is_code_prompt, spent_step, totp_code
 
 EP = Endpoint("login.example.org", 2222, "alice", "pilogin")
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA8GIY+nMg24WM3C65RxwNXeEjF/+xuCh/FIERmHWboy"
@@ -105,7 +105,7 @@ def test_totp_never_reuses_a_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     second = totp_code(secret, last, now=lambda: clock[0])  # same 30 s step: must wait
     assert slept and clock[0] // 30 == 1_700_000_010 // 30 + 1
     assert second == pyotp.TOTP(secret).at(clock[0])
-    assert int(last.read_text()) == int(clock[0]) // 30
+    assert spent_step(last) == int(clock[0]) // 30
 
 
 def test_prompts_other_than_codes_are_refused() -> None:

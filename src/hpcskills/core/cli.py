@@ -11,6 +11,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from hpcskills.core import render
+from hpcskills.core.confirm import confirmation_scope
 from hpcskills.core.errors import EXIT_OK, BadInput, HpcError
 from hpcskills.core.redact import redact
 from hpcskills.core.workspace import Workspace
@@ -54,30 +55,29 @@ def run(
     args = list(sys.argv[1:] if argv is None else argv)
     human = "--human" in args
     prog = os.path.basename(sys.argv[0]) or command.name or "script"
-    try:
-        with command.make_context(prog, args) as ctx:
-            data = command.invoke(ctx)
-    except click.exceptions.Exit as exc:  # --help and friends
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        _emit_error(_usage_error(exc), human)
-    except click.exceptions.Abort:
-        _emit_error(HpcError("interrupted", type="interrupted"), human)
-    except HpcError as exc:
-        _emit_error(exc, human)
-    except KeyboardInterrupt:
-        _emit_error(HpcError("interrupted", type="interrupted"), human)
-    except Exception as exc:  # a bug: report it without leaking secrets
-        if os.environ.get(DEBUG_ENV):
-            log("".join(traceback.format_exception(exc)))
-        _emit_error(
-            HpcError(
+    with confirmation_scope() as after_failure:
+        try:
+            with command.make_context(prog, args) as ctx:
+                data = command.invoke(ctx)
+        except click.exceptions.Exit as exc:  # --help and friends
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            _emit_error(_usage_error(exc), human)
+        except click.exceptions.Abort:
+            _emit_error(after_failure(HpcError("interrupted", type="interrupted")), human)
+        except HpcError as exc:
+            _emit_error(after_failure(exc), human)
+        except KeyboardInterrupt:
+            _emit_error(after_failure(HpcError("interrupted", type="interrupted")), human)
+        except Exception as exc:  # a bug: report it without leaking secrets
+            if os.environ.get(DEBUG_ENV):
+                log("".join(traceback.format_exception(exc)))
+            bug = HpcError(
                 f"unexpected {type(exc).__name__}: {exc}",
                 type="bug",
                 hint=f"set {DEBUG_ENV}=1 to see the traceback on stderr, and report it",
-            ),
-            human,
-        )
+            )
+            _emit_error(after_failure(bug), human)
     _print_stdout(render.human(data, human_columns) if human else render.ok_document(data))
     sys.exit(EXIT_OK)
 

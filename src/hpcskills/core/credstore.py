@@ -29,6 +29,18 @@ def ensure_private_dir(path: Path) -> None:
         path.chmod(DIR_MODE)
 
 
+def open_private(path: Path) -> int:
+    """A read-write descriptor of `path`, created 0600 if missing; an existing file is made
+    0600 too (lock files, the ledger, counters updated in place)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
     """Write `data` to `path` via temp file + fsync + rename; the old file survives a crash."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hpcskills.core.credstore import CredentialStore, ensure_private_dir
+from hpcskills.core.state import StateStore
 
 WORKSPACE_ENV = "OPENCLAW_WORKSPACE"
 DEFAULT_WORKSPACE = Path("~/.openclaw/workspace")
@@ -40,9 +41,9 @@ class Workspace:
         """The 0700 credentials store (created on first use)."""
         return CredentialStore(self.credentials_dir)
 
-    def state(self) -> CredentialStore:
-        """The pack's private state dir (confirm secret, ledger, control sockets)."""
-        return CredentialStore(self.state_dir)
+    def state(self) -> StateStore:
+        """The pack's versioned state records (confirm secret, profile, journals, ...)."""
+        return StateStore(self.state_dir)
 
     def ensure_state_dir(self) -> Path:
         ensure_private_dir(self.state_dir)

@@ -7,12 +7,15 @@ Append new migrations at the end; never edit one that has shipped.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from hpcskills.core.errors import HpcError
+from hpcskills.core.credstore import FILE_MODE, open_private
+from hpcskills.core.state import StateError
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -82,8 +85,30 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+def make_private(path: Path) -> None:
+    """Create the database file 0600 before SQLite does (its -wal and -shm files take the
+    database file's mode) and make an existing one and its companions 0600."""
+    os.close(open_private(path))
+    for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            companion.chmod(FILE_MODE)
+
+
+_DAMAGE_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CANTOPEN}
+
+
+def is_damage(exc: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite refused the file itself (damaged, not a database, not openable), as
+    opposed to a passing condition such as a lock held too long."""
+    return getattr(exc, "sqlite_errorcode", None) in _DAMAGE_CODES or not isinstance(
+        exc, sqlite3.OperationalError
+    )
+
+
 def connect(path: Path) -> sqlite3.Connection:
-    """A connection in autocommit mode with WAL, a busy timeout and foreign keys on."""
+    """A connection in autocommit mode with WAL, a busy timeout and foreign keys on; the
+    files are 0600."""
+    make_private(path)
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -117,7 +142,7 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
     with transaction(conn):
         version = current_version(conn)
         if version > SCHEMA_VERSION:
-            raise HpcError(
+            raise StateError(
                 f"the ledger has schema version {version}, newer than this pack's {SCHEMA_VERSION}",
                 type="ledger_too_new",
                 hint="upgrade the hpc-skills package",

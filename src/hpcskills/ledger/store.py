@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hpcskills.core.state import corrupt
 from hpcskills.core.workspace import Workspace
 from hpcskills.ledger import db
 from hpcskills.ledger.records import (
@@ -357,8 +358,16 @@ class Ledger:
 
 
 def open_ledger(workspace: Workspace) -> Ledger:
-    """The workspace's ledger, created and migrated on first use."""
+    """The workspace's ledger (0600), created and migrated on first use; a damaged one is
+    a `state_corrupt` error (exit 5) naming the file."""
     path = workspace.ensure_state_dir() / LEDGER_FILE
-    conn = db.connect(path)
-    db.migrate(conn)
+    try:
+        conn = db.connect(path)
+        db.migrate(conn)
+    except (IsADirectoryError, PermissionError) as exc:
+        raise corrupt(path, f"cannot be opened ({exc.__class__.__name__})") from None
+    except sqlite3.DatabaseError as exc:
+        if not db.is_damage(exc):
+            raise
+        raise corrupt(path, f"is not a ledger SQLite can read ({exc})") from None
     return Ledger(conn)

@@ -105,9 +105,7 @@ def _reusable(creds: CredentialStore, user: str, valid_time: int) -> CertInfo | 
 
 
 def _request_record(workspace: Workspace) -> dict[str, Any] | None:
-    if not workspace.state_dir.exists():
-        return None
-    record = workspace.state().read_json(REQUEST_FILE)
+    record = workspace.state().read(REQUEST_FILE)
     return record if isinstance(record, dict) else None
 
 
@@ -135,7 +133,7 @@ def pending_request(workspace: Workspace) -> dict[str, Any] | None:
     record.update(
         status="failed", error={"type": "worker_died", "message": "the background request stopped"}
     )
-    workspace.state().write_json(REQUEST_FILE, record)
+    workspace.state().write(REQUEST_FILE, record)
     return None
 
 
@@ -224,7 +222,7 @@ def start_background(
         "pid": None,
         "site": site.to_document(),
     }
-    state.write_json(REQUEST_FILE, record)
+    state.write(REQUEST_FILE, record)
     log_path = workspace.state_dir / REQUEST_LOG
     with open(log_path, "ab") as log_file:
         os.chmod(log_path, 0o600)
@@ -239,7 +237,7 @@ def start_background(
     record["pid"] = worker.pid
     current = _request_record(workspace)
     if current and current.get("id") == record["id"] and current.get("status") == "pending":
-        state.write_json(REQUEST_FILE, {**current, "pid": worker.pid})
+        state.write(REQUEST_FILE, {**current, "pid": worker.pid})
     return _pending_view(workspace, record)
 
 
@@ -253,7 +251,7 @@ def run_background_request(
         return
     site = parse_site(record["site"])
     record["pid"] = os.getpid()
-    workspace.state().write_json(REQUEST_FILE, record)
+    workspace.state().write(REQUEST_FILE, record)
     creds = workspace.credentials()
     key = None
     if not record.get("server_keygen"):
@@ -282,12 +280,12 @@ def run_background_request(
     record.update(
         status="issued", finished_at=_now().isoformat(), valid_to=info.valid_before.isoformat()
     )
-    workspace.state().write_json(REQUEST_FILE, record)
+    workspace.state().write(REQUEST_FILE, record)
 
 
 def _finish(workspace: Workspace, record: dict[str, Any], status: str, exc: HpcError) -> None:
     record.update(status=status, finished_at=_now().isoformat(), error=exc.to_dict())
-    workspace.state().write_json(REQUEST_FILE, record)
+    workspace.state().write(REQUEST_FILE, record)
 
 
 def certificate_status(workspace: Workspace, min_valid: int) -> dict[str, Any]:

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from hpcskills.core.confirm import require_confirmation
-from hpcskills.core.credstore import CredentialStore
 from hpcskills.core.errors import BadInput, RemoteError
+from hpcskills.core.state import StateStore
 from hpcskills.core.workspace import Workspace
 from hpcskills.sjtu.progress import now_iso, progress_reporter
 from hpcskills.sjtu.session import SiteAccess
@@ -28,8 +28,8 @@ from hpcskills.ssh import transfer as xfer
 PLAN_LIST_LIMIT = 20
 
 
-def _journal(workspace: Workspace) -> CredentialStore:
-    return CredentialStore(workspace.state_dir / "partial")
+def _journal(workspace: Workspace) -> StateStore:
+    return workspace.state().sub("partial")
 
 
 def _journal_name(direction: str, node: str, destination: str) -> str:
@@ -131,7 +131,7 @@ def _copy(
     wanted, present = listings
     store = _journal(access.workspace)
     journal = _journal_name(where["direction"], where["node"], where["target"])
-    plan = xfer.plan_copy(wanted, present, store.read_json(journal) or [])
+    plan = xfer.plan_copy(wanted, present, store.read(journal) or [])
     _confirm_replace(
         access.workspace,
         f"{where['direction']}_overwrite",
@@ -144,7 +144,7 @@ def _copy(
     names = plan.send + plan.replace
     details: dict[str, Any] = {}
     if names:
-        store.write_json(journal, names)
+        store.write(journal, names)
         sizes = [wanted[n].size for n in names]
         as_tar = kind == "dir" and where["direction"] == "upload"  # progress counts the stream
         total = xfer.tar_stream_size(sizes) if as_tar else sum(sizes)
@@ -153,7 +153,7 @@ def _copy(
     if checksums is not None:
         bad = checksums(sorted(wanted))
         if bad:
-            store.write_json(journal, bad)
+            store.write(journal, bad)
             raise _mismatch_error(bad)
     summary = _copy_summary(plan, wanted)
     return {**where, "kind": kind, **summary, "verified": checksums is not None, **details}

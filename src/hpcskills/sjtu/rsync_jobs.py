@@ -17,8 +17,8 @@ import time
 from typing import Any
 
 from hpcskills.core.confirm import require_confirmation
-from hpcskills.core.credstore import CredentialStore
 from hpcskills.core.errors import BadInput, NotFound, RemoteError
+from hpcskills.core.state import StateStore
 from hpcskills.core.workspace import Workspace
 from hpcskills.sjtu.copies import PLAN_LIST_LIMIT
 from hpcskills.sjtu.progress import now_iso
@@ -294,14 +294,14 @@ def describe_transfer(
     return status
 
 
-def _records(workspace: Workspace) -> CredentialStore:
-    return CredentialStore(workspace.state_dir / "transfers")
+def _records(workspace: Workspace) -> StateStore:
+    return workspace.state().sub("transfers")
 
 
 def _node_of(access: SiteAccess, transfer_id: str, node: str | None) -> str:
     if node:
         return access.site.entry_node(node).name
-    record = _records(access.workspace).read_json(f"{transfer_id}.json")
+    record = _records(access.workspace).read(f"{transfer_id}.json")
     if not isinstance(record, dict):
         raise NotFound(
             f"this workspace started no transfer {transfer_id}",
@@ -368,7 +368,7 @@ def start_transfer(
         remote.run(
             ["sh", "-c", START_SCRIPT, "sh", transfer_id, json.dumps(meta)], stdin=runner.encode()
         ).check("starting the transfer")
-    _records(access.workspace).write_json(f"{transfer_id}.json", meta)
+    _records(access.workspace).write(f"{transfer_id}.json", meta)
     return {
         **where,
         "id": transfer_id,
@@ -450,7 +450,7 @@ def list_transfers(access: SiteAccess, node: str | None) -> dict[str, Any]:
         nodes = [access.site.entry_node(node).name]
     else:
         records = _records(access.workspace)
-        known = [records.read_json(p.name) for p in sorted(records.directory.glob("*.json"))]
+        known = [records.read(name) for name in records.names(".json")]
         nodes = list(dict.fromkeys(str(r["node"]) for r in known if isinstance(r, dict)))
         nodes = nodes or [data.name for data in access.site.data_nodes()[:1]]
     rows = []

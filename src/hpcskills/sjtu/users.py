@@ -20,11 +20,11 @@ def check_username(name: str) -> str:
 
 def remember_user(workspace: Workspace, user: str) -> None:
     """Keep the username (not a secret) so later scripts need not ask for it."""
-    workspace.state().write_json(PROFILE_FILE, {"username": user})
+    workspace.state().write(PROFILE_FILE, {"username": user})
 
 
 def remembered_user(workspace: Workspace) -> str | None:
-    data = workspace.state().read_json(PROFILE_FILE) if workspace.state_dir.exists() else None
+    data = workspace.state().read(PROFILE_FILE)
     return data.get("username") if isinstance(data, dict) else None
 
 

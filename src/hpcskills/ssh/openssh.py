@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from hpcskills.core.credstore import open_private
 from hpcskills.core.errors import AuthRequired, HpcError, RemoteError
 from hpcskills.ssh.askpass import REFUSAL_NOTE, askpass_env
 from hpcskills.ssh.base import (
@@ -217,7 +218,7 @@ class OpenSshRemote(Remote):
         if self._master_checked:
             return
         if not self._master_alive():
-            with open(self.control_path.with_suffix(".lock"), "w") as lock:
+            with open(open_private(self.control_path.with_suffix(".lock")), "w") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 if not self._master_alive():  # another process may have started it
                     self._start_master()

@@ -9,7 +9,6 @@ refused on another in the same 30 s window.
 from __future__ import annotations
 
 import fcntl
-import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -17,7 +16,9 @@ from pathlib import Path
 
 import pyotp
 
+from hpcskills.core.credstore import open_private
 from hpcskills.core.errors import AuthRequired
+from hpcskills.core.state import Unreadable, decode, encode
 from hpcskills.ssh.base import Endpoint
 
 TOTP_STEP_SECONDS = 30  # the RFC 6238 default time step
@@ -37,24 +38,43 @@ def last_used_file(state_dir: Path) -> Path:
     return state_dir / "totp-last-step"
 
 
+def _legacy_step(text: str) -> dict[str, int]:
+    """0.1.0 kept the bare step number."""
+    return {"step": int(text.strip() or -1)}
+
+
+def parse_spent_step(text: str) -> int:
+    """The last spent step recorded in `text` (-1 when none or unreadable: at worst one
+    code is refused and the login is retried)."""
+    try:
+        record, _ = decode(text, _legacy_step)
+        return int(record["step"])
+    except (Unreadable, KeyError, TypeError, ValueError):
+        return -1
+
+
+def spent_step(last_used_path: Path) -> int:
+    """The last step this workspace answered with (-1 when none)."""
+    try:
+        return parse_spent_step(last_used_path.read_text())
+    except FileNotFoundError:
+        return -1
+
+
 def totp_code(secret: str, last_used_path: Path, now: Callable[[], float] = time.time) -> str:
     """The current TOTP code, waiting for the next time step if this one was already used
-    (the record is locked: concurrent logins get different steps)."""
+    (the record is locked and updated in place: concurrent logins get different steps)."""
     totp = pyotp.TOTP(secret, interval=TOTP_STEP_SECONDS)
-    fd = os.open(last_used_path, os.O_RDWR | os.O_CREAT, 0o600)
-    with open(fd, "r+") as record:
+    with open(open_private(last_used_path), "r+") as record:
         fcntl.flock(record, fcntl.LOCK_EX)
-        try:
-            last = int(record.read().strip() or -1)
-        except ValueError:
-            last = -1
+        last = parse_spent_step(record.read())
         step = int(now()) // totp.interval
         if step <= last:
             time.sleep((last + 1) * totp.interval - now() + 0.05)
             step = int(now()) // totp.interval
         record.seek(0)
         record.truncate()
-        record.write(str(step))
+        record.write(encode({"step": step}).decode())
     return totp.at(step * totp.interval)
 
 
