@@ -95,7 +95,7 @@ def test_dpdispatcher_bohrium_context_submits_resumes_and_fetches(bohrium: Bohri
     bohrium.sim.advance(ids[0], "finished")
     bohrium.sim.advance(ids[1], "failed")
     third = jobs_script(bohrium, "submit_dpdispatcher.py", *args).data
-    assert third["summary"] == {"finished": 2, "failed": 1}
+    assert third["counts"] == {"finished": 2, "failed": 1}
     assert third["failed_tasks"] == ["t2"] and "--resubmit-failed" in third["hint"]
     assert (bohrium.tmp / "dp" / "work" / "t0" / "log.lammps").is_file()
     assert "t0/log.lammps" in third["downloaded"]

@@ -71,7 +71,7 @@ def test_seed_example_end_to_end_then_resume(cluster, example: Path) -> None:
     assert all(j["action"] in ("wait", "done") for j in again["jobs"])
 
     done = dp(cluster, example, *SEED_ARGS, "--wait", "--timeout", "120").data
-    assert done["complete"] and done["summary"] == {"finished": 5}
+    assert done["complete"] and done["counts"] == {"finished": 5}
     assert done["watch"]["complete"]
     base = example / "lammps_md_300K_5GPa"
     log = (base / "bct-0" / "log.lammps").read_text()
@@ -157,7 +157,7 @@ def test_failed_task_is_reported_and_rerun_only_when_asked(cluster, tmp_path: Pa
     remote_sh(cluster, 'touch "$1/t2/go"', first["remote_dir"])
     fixed = dp(cluster, tmp_path, *args, "--resubmit-failed", "--wait", "--timeout", "90").data
     assert [j["action"] for j in fixed["jobs"]] == ["resubmitted"]
-    assert fixed["complete"] and fixed["summary"] == {"finished": 3}
+    assert fixed["complete"] and fixed["counts"] == {"finished": 3}
     work = tmp_path / "work"
     assert (work / "t1" / "runs.txt").read_text() == "run\n"  # finished tasks not rerun
     assert (work / "t2" / "runs.txt").read_text() == "run\nrun\n"

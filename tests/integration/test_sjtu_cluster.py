@@ -92,6 +92,10 @@ def run_chain(cluster_ws: Cluster, backend: str) -> None:
     ).data
     job_id = submitted["job_id"]
     assert submitted["entry_node"] == "pilogin" and submitted["script_path"].endswith(".sbatch")
+    assert submitted["summary"] == f"Job {job_id} was submitted on pilogin."
+    assert submitted["next"][0].endswith(f"/job_info.py {job_id} --node-group "
+                                         f"{submitted['node_group']} --workspace "
+                                         f"{cluster_ws.workspace}")
     assert not Path("/tmp/pwned").exists()
     assert wait_for_state(cluster_ws, job_id, {"RUNNING"}, backend) == "RUNNING"
 
@@ -123,6 +127,7 @@ def run_chain(cluster_ws: Cluster, backend: str) -> None:
         cluster_ws, "cancel_jobs.py", job_id, "--confirm", plan.error["confirm"], backend=backend
     ).data
     assert done["cancelled"] == [{"job_id": job_id, "state": "CANCELLED", "verified": True}]
+    assert "/list_jobs.py" in done["next"][0]
 
     assert wait_for_state(cluster_ws, job_id, {"CANCELLED"}, backend) == "CANCELLED"
     deadline = time.monotonic() + 15

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,6 +21,7 @@ from hpcskills.core.errors import (
     NotFound,
     RemoteError,
 )
+from hpcskills.core.guidance import FollowUp, Guided
 from hpcskills.core.redact import register_secret
 
 ROWS = [{"id": "1", "state": "RUNNING"}, {"id": "22", "state": "PENDING", "note": None}]
@@ -284,7 +287,11 @@ def act(workspace: Any, confirm_token: str | None, then: str, words: tuple[str, 
         raise RemoteError("the action failed", type="remote_failed", hint="try later")
     if then == "bug":
         raise ValueError("oops")
-    return {"words": list(words)}
+    return Guided(
+        {"words": list(words)},
+        summary="Acted.",
+        next=(FollowUp("job_info.py", ("7", "a b")), FollowUp("x.py", skill="other")),
+    )
 
 
 def call(command: click.Command, argv: list[str], capsys: pytest.CaptureFixture[str]) -> Any:
@@ -298,6 +305,54 @@ def plan_token(ws: str, words: list[str], capsys: pytest.CaptureFixture[str]) ->
     code, out = call(act, ["--workspace", ws, "--", *words], capsys)
     assert code == 3
     return json.loads(out)["error"]["confirm"]
+
+
+def test_human_after_the_separator_is_an_argument(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = str(tmp_path)
+    token = plan_token(ws, ["echo", "--human"], capsys)
+    code, out = call(act, ["--workspace", ws, "--confirm", token, "--", "echo", "--human"], capsys)
+    assert code == 0 and one_document(out)["data"]["words"] == ["echo", "--human"]
+    code, out = call(act, ["--workspace", ws, "--", "--human"], capsys)  # a plan, in JSON
+    assert code == 3 and one_document(out)["error"]["plan"] == {"words": ["--human"]}
+
+
+def test_human_on_a_usage_error_only_before_the_separator(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = call(act, ["--then", "nope", "--human", "--", "x"], capsys)
+    assert code == 2 and out.startswith("error (usage_error)")
+    code, out = call(act, ["--then", "nope", "--", "--human"], capsys)
+    assert code == 2 and one_document(out)["error"]["type"] == "usage_error"
+
+
+def test_guidance_renders_summary_and_exact_next_calls(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = str(tmp_path)
+    token = plan_token(ws, ["w"], capsys)
+    code, out = call(act, ["--workspace", ws, "--confirm", token, "--", "w"], capsys)
+    data = one_document(out)["data"]
+    here = Path(sys.argv[0]).resolve().parent
+    assert code == 0 and data["summary"] == "Acted." and data["words"] == ["w"]
+    assert data["next"] == [
+        f"python3 {here / 'job_info.py'} 7 'a b' --workspace {tmp_path}",
+        f"python3 {here.parent.parent / 'other' / 'scripts' / 'x.py'} --workspace {tmp_path}",
+    ]
+    token = plan_token(ws, ["h"], capsys)
+    code, out = call(act, ["--workspace", ws, "--confirm", token, "--human", "--", "h"], capsys)
+    lines = out.splitlines()
+    assert lines[0] == "Acted." and "next:" in lines and lines[-1].startswith("  python3 ")
+
+
+def test_guidance_without_an_explicit_workspace(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENCLAW_WORKSPACE", str(tmp_path))
+    token = plan_token(str(tmp_path), ["w"], capsys)
+    code, out = call(act, ["--confirm", token, "--", "w"], capsys)
+    assert code == 0 and "--workspace" not in one_document(out)["data"]["next"][0]
 
 
 @pytest.mark.parametrize("then", ["fail", "bug"])

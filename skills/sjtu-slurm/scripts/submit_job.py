@@ -8,6 +8,7 @@ import click
 
 from hpcskills.core.cli import log, run, script
 from hpcskills.jobs.slurm_submit import submit_sjtu_once
+from hpcskills.sjtu.guidance import after_submit
 from hpcskills.sjtu.options import backend_option
 from hpcskills.sjtu.session import SiteAccess
 from hpcskills.sjtu.submit import parse_env_pairs, prepare
@@ -50,7 +51,7 @@ def main(workspace, script_file, spec_file, dry_run, backend, env, modules, idem
                 "node_group": prepared.node_group, "warnings": prepared.warnings,
                 "script": prepared.script}
     session = SiteAccess(workspace, site, log, backend).open(node_group=prepared.node_group)
-    return submit_sjtu_once(workspace, session, prepared, idempotency_key)
+    return after_submit(submit_sjtu_once(workspace, session, prepared, idempotency_key))
 
 
 if __name__ == "__main__":

@@ -45,9 +45,24 @@ def _is_rows(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
 
 
+GUIDANCE_KEYS = ("summary", "next")
+
+
+def _guided(data: dict[str, Any], columns: Sequence[str]) -> str:
+    """The summary first, the body, then the follow-up calls one a line."""
+    body = human({k: v for k, v in data.items() if k not in GUIDANCE_KEYS}, columns)
+    lines = [str(data["summary"])] if data.get("summary") else []
+    lines.append(body)
+    if data.get("next"):
+        lines += ["", "next:", *(f"  {step}" for step in data["next"])]
+    return "\n".join(lines)
+
+
 def human(data: Any, columns: Sequence[str] = ()) -> str:
-    """A readable rendering of a result: scalars as `key: value`, row lists as tables
-    (narrowed to `columns` when given)."""
+    """A readable rendering of a result: the guidance (`summary`, `next`) around it,
+    scalars as `key: value`, row lists as tables (narrowed to `columns` when given)."""
+    if isinstance(data, dict) and any(data.get(key) for key in GUIDANCE_KEYS):
+        return _guided(data, columns)
     if _is_rows(data):
         return table(data, columns)
     if not isinstance(data, dict):

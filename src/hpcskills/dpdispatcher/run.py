@@ -290,7 +290,7 @@ def _report(
         "batch_type": spec.machine.batch_type,
         **where,
         "complete": all(r["state"] == "finished" for r in rows),
-        "summary": status.summary(rows),
+        "counts": status.summary(rows),
         "jobs": actions,
         "tasks": rows,
         "failed_tasks": [r["task_work_path"] for r in failed],

@@ -18,6 +18,7 @@ from typing import Any
 
 from hpcskills.core.confirm import require_confirmation
 from hpcskills.core.errors import BadInput, NotFound, RemoteError
+from hpcskills.core.guidance import FollowUp, Guided
 from hpcskills.core.state import StateStore
 from hpcskills.core.workspace import Workspace
 from hpcskills.sjtu.copies import PLAN_LIST_LIMIT
@@ -282,7 +283,6 @@ def describe_transfer(
         "finished_at": now_iso(int(ended)) if ended.isdigit() else None,
         "elapsed_seconds": end - started if started else None,
         "progress": parse_progress(log_lines),
-        "next": NEXT_STEP[state].replace("ID", transfer_id),
     }
     if result.get("exit", "0") != "0":
         code = int(result["exit"]) if result["exit"].isdigit() else -1
@@ -338,7 +338,7 @@ def start_transfer(
     verify: bool,
     node: str | None,
     confirm_token: str | None,
-) -> dict[str, Any]:
+) -> Guided:
     """Start `rsync SOURCE DEST_DIR/` in a detached tmux session on a data node.
     Overwriting existing files in the target needs confirmation."""
     site, source, dest_dir = access.site, clean_path(source), clean_path(dest_dir)
@@ -369,7 +369,7 @@ def start_transfer(
             ["sh", "-c", START_SCRIPT, "sh", transfer_id, json.dumps(meta)], stdin=runner.encode()
         ).check("starting the transfer")
     _records(access.workspace).write(f"{transfer_id}.json", meta)
-    return {
+    started_data = {
         **where,
         "id": transfer_id,
         "state": "running",
@@ -377,8 +377,8 @@ def start_transfer(
         "verify": verify,
         "node_reason": why,
         "started_at": now_iso(started),
-        "next": NEXT_STEP["running"].replace("ID", transfer_id),
     }
+    return _guided(started_data, "running")
 
 
 def _check_probe(probe: dict[str, str], source: str, node: str, site: SiteProfile) -> None:
@@ -435,12 +435,25 @@ def _fetch_status(remote: Remote, which: str) -> dict[str, dict[str, list[str]]]
     return split_status(result.check("reading transfer status").stdout)
 
 
-def transfer_status(access: SiteAccess, transfer_id: str, node: str | None) -> dict[str, Any]:
+def _guided(status: dict[str, Any], state: str) -> Guided:
+    """A transfer's data with what to do next (poll while it is still going)."""
+    transfer_id = str(status["id"])
+    advice = NEXT_STEP[state].replace("ID", transfer_id)
+    polling = state in ("running", "verifying")
+    return Guided(
+        status,
+        summary=f"Transfer {transfer_id} is {state}: {advice}.",
+        next=(FollowUp("transfer.py", ("status", transfer_id)),) if polling else (),
+    )
+
+
+def transfer_status(access: SiteAccess, transfer_id: str, node: str | None) -> Guided:
     """Where a transfer stands: state, progress, verification, and what to do next."""
     node = _node_of(access, check_transfer_id(transfer_id), node)
     with access.open_node(node, f"transfer {transfer_id} runs there") as session:
         blocks = _fetch_status(session.remote, transfer_id)
-    return describe_transfer(transfer_id, blocks.get(transfer_id, {}), time.time(), node)
+    status = describe_transfer(transfer_id, blocks.get(transfer_id, {}), time.time(), node)
+    return _guided(status, str(status["state"]))
 
 
 def list_transfers(access: SiteAccess, node: str | None) -> dict[str, Any]:

@@ -1,0 +1,39 @@
+"""What to tell the agent after an SJTU action: one sentence and the calls that come next."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hpcskills.core.guidance import FollowUp, Guided
+
+
+def _on_group(result: dict[str, Any]) -> tuple[str, ...]:
+    group = result.get("node_group")
+    return ("--node-group", str(group)) if group else ()
+
+
+def after_submit(result: dict[str, Any]) -> Guided:
+    """A submitted (or found again) job: look at it, or at the queue."""
+    job_id = str(result["job_id"])
+    how = "was already submitted" if result.get("reused") else "was submitted"
+    return Guided(
+        result,
+        summary=f"Job {job_id} {how} on {result.get('entry_node')}.",
+        next=(
+            FollowUp("job_info.py", (job_id, *_on_group(result))),
+            FollowUp("list_jobs.py", _on_group(result)),
+        ),
+    )
+
+
+def after_cancel(result: dict[str, Any]) -> Guided:
+    """Cancelled jobs: check the queue (nothing to add when nothing was cancelled)."""
+    cancelled = result.get("cancelled") or []
+    if not cancelled:
+        return Guided(result)
+    verified = sum(1 for job in cancelled if job.get("verified"))
+    return Guided(
+        result,
+        summary=f"{verified} of {len(cancelled)} job(s) cancelled and seen stopped.",
+        next=(FollowUp("list_jobs.py", _on_group(result)),),
+    )
