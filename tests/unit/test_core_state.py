@@ -15,6 +15,8 @@ from hpcskills.sjtu import copies, rsync_jobs
 from hpcskills.sjtu.certificates import REQUEST_FILE, pending_request
 from hpcskills.sjtu.users import PROFILE_FILE, remember_user, remembered_user
 
+from scriptrun import run_script
+
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
@@ -130,3 +132,14 @@ def test_users_of_the_store_report_a_damaged_file_as_state_corrupt(ws: Workspace
     with pytest.raises(StateError) as caught:
         rsync_jobs._records(ws).read("t.json")
     assert caught.value.exit_code == 5
+
+
+def test_a_script_reports_a_damaged_state_file_as_exit_5(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    record = ws / ".hpcskills" / "transfers" / "20260101-000000-abcdef.json"
+    damage(record)
+    result = run_script(
+        "sjtu-slurm", "transfer.py", "status", "20260101-000000-abcdef", "--workspace", str(ws)
+    )
+    assert result.returncode == 5, result.describe()
+    assert result.error["type"] == "state_corrupt" and str(record) in result.error["message"]
