@@ -26,6 +26,7 @@ SUMMARY_KEYS = (
     "end_time",
     "elapsed_seconds",
     "array_tasks",
+    "array_task_states",
     "machine_type",
 )
 

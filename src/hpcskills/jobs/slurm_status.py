@@ -12,6 +12,9 @@ from typing import Any
 from hpcskills.jobs.aggregate import combined_state
 from hpcskills.slurm.client import SlurmClient
 from hpcskills.slurm.parse import AccountingRecord, QueueJob
+from hpcskills.slurm.runopts import expand_task_range
+
+MAX_TASK_STATES = 1000  # larger arrays keep only the per-state counts
 
 
 @dataclass
@@ -35,6 +38,16 @@ class HostStatus:
     commands: list[str] = field(default_factory=list)
 
 
+def task_states(parts: Sequence[QueueJob | AccountingRecord]) -> dict[str, str]:
+    """Each array task's state by index, a pending range counted once per task (pure)."""
+    states: dict[str, str] = {}
+    for part in parts:
+        task = part.array_task_id or ""
+        for index in expand_task_range(task, MAX_TASK_STATES) or [task]:
+            states[index] = part.state
+    return dict(sorted(states.items(), key=lambda item: (len(item[0]), item[0])))
+
+
 def summarize(job_id: str, parts: Sequence[QueueJob | AccountingRecord], source: str) -> JobStatus:
     """One JobStatus from the lines of one job (several for an array) (pure)."""
     state = combined_state(part.state for part in parts)
@@ -42,6 +55,9 @@ def summarize(job_id: str, parts: Sequence[QueueJob | AccountingRecord], source:
     detail = asdict(first)
     if len(parts) > 1 or first.array_task_id is not None:
         detail["array_tasks"] = dict(Counter(part.state for part in parts))
+        tasks = task_states(parts)
+        if len(tasks) <= MAX_TASK_STATES:
+            detail["array_task_states"] = tasks
         raw = ",".join(sorted({part.raw_state for part in parts}))
     else:
         raw = first.raw_state

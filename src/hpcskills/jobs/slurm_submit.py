@@ -20,7 +20,9 @@ PLATFORM = "slurm"
 
 
 def default_key(session: ClusterSession, prepared: sjtu_submit.Prepared) -> str:
-    """The key of a submission: site, user, node group, partition, work dir and script."""
+    """The key of a submission: site, user, node group, partition, work dir, script and
+    how it runs (array, dependencies, hold; a plain job's key is unchanged by them)."""
+    run_options = prepared.run.sbatch_options()
     return keys.derive_key(
         PLATFORM,
         session.site.name,
@@ -29,6 +31,7 @@ def default_key(session: ClusterSession, prepared: sjtu_submit.Prepared) -> str:
         prepared.partition,
         prepared.workdir or "",
         prepared.script,
+        *run_options,
     )
 
 
@@ -45,6 +48,7 @@ def _result(outcome: Outcome, session: ClusterSession, key: str) -> dict[str, An
         "partition": record.details.get("partition"),
         "script_path": record.details.get("script_path"),
         "warnings": record.details.get("warnings", []),
+        **{k: record.details[k] for k in ("array", "depends_on", "held") if k in record.details},
     }
     if outcome.reused:
         result["how"] = outcome.how
@@ -74,7 +78,11 @@ def submit_sjtu_once(
         "name": name,
         "spec_hash": keys.derive_key(prepared.script),
         "tag": keys.tag_of(key),
-        "details": {"partition": prepared.partition, "node_group": prepared.node_group},
+        "details": {
+            "partition": prepared.partition,
+            "node_group": prepared.node_group,
+            **prepared.run.describe(),
+        },
     }
 
     def send(record: Submission) -> Sent:

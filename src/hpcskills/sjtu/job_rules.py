@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from hpcskills.core.errors import BadInput
 from hpcskills.sjtu.site import Partition, SiteProfile
 from hpcskills.slurm.limits import check_limits
+from hpcskills.slurm.runopts import RunOptions
 from hpcskills.slurm.script import JobSpec
 
 
@@ -104,3 +105,22 @@ def check_job(site: SiteProfile, spec: JobSpec, entry_node_group: str | None = N
         texts=(limited.spec.command, *limited.spec.env.values()),
     )
     return SiteCheck(limited.spec, partition.node_group, warnings + limited.warnings)
+
+
+def check_run_options(site: SiteProfile, run: RunOptions) -> list[str]:
+    """BadInput `over_array_limit` when an array index reaches the site's MaxArraySize;
+    warnings for what is assumed (an unverified limit)."""
+    limit = site.slurm.max_array_size
+    if run.array is None or limit is None:
+        return []
+    if run.array.max_index >= limit:
+        unverified = "" if site.slurm.max_array_size_verified else " (unverified: Slurm's default)"
+        raise BadInput(
+            f"array index {run.array.max_index} is not below the site's MaxArraySize "
+            f"{limit}{unverified}",
+            type="over_array_limit",
+            hint=f"use indices 0-{limit - 1}, or split the work into several arrays",
+        )
+    if site.slurm.max_array_size_verified:
+        return []
+    return [f"array size limit {limit} is unverified for this site (Slurm's default)"]

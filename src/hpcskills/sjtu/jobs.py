@@ -4,7 +4,7 @@ job)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from hpcskills.core.errors import BadInput, NotFound
@@ -12,10 +12,12 @@ from hpcskills.sjtu.session import ClusterSession
 from hpcskills.slurm import commands
 from hpcskills.slurm.client import Accounting, SlurmClient
 from hpcskills.slurm.parse import AccountingRecord, QueueJob
+from hpcskills.slurm.runopts import expand_task_range
 from hpcskills.slurm.units import SINCE_HINT, sacct_start
 from hpcskills.ssh.connect import run_read
 
 MAX_TAIL_LINES = 5000
+MAX_EXPANDED_TASKS = 1000  # a pending range with more tasks stays one row
 
 
 def sacct_since(text: str) -> str:
@@ -43,6 +45,22 @@ def cluster_status(session: ClusterSession) -> dict[str, Any]:
         row["site_limits"] = known.described() if known else None
         rows.append(row)
     return {**session.describe(), "partitions": rows}
+
+
+def one_per_task(parts: list[Any]) -> list[Any]:
+    """squeue/sacct lines with each pending array range (`123_[3-8%2]`) split into one line
+    per task (`123_3` … `123_8`), so every task is listed by group id and index (pure)."""
+    split = []
+    for part in parts:
+        task = part.array_task_id
+        indices = expand_task_range(task, MAX_EXPANDED_TASKS) if task else None
+        if indices is None:
+            split.append(part)
+            continue
+        split += [
+            replace(part, job_id=f"{part.array_job_id}_{i}", array_task_id=i) for i in indices
+        ]
+    return split
 
 
 def _queue_row(job: QueueJob) -> dict[str, Any]:
@@ -74,10 +92,11 @@ def list_jobs(
             notes.append(f"{finished.note}: finished jobs that left the queue are not listed")
     else:
         queued, finished = client.queue(user=user, **filters), Accounting()
+    queued = one_per_task(queued)
     rows = [_queue_row(job) for job in queued]
     seen = {job.job_id for job in queued}
     wanted_states = {s.upper() for s in states or []}
-    for record in finished.records:
+    for record in one_per_task(finished.records):
         if record.job_id in seen:
             continue
         if partitions and record.partition not in partitions:

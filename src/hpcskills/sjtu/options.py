@@ -44,6 +44,18 @@ def job_ids_argument(func: F) -> F:
     )(func)
 
 
+def job_ids_option(flag: str, name: str, help_text: str) -> Callable[[F], F]:
+    """A repeatable option of job ids (`--after-ok 12 --after-ok 13` or `--after-ok 12,13`),
+    checked before any connection."""
+
+    def split(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]):
+        words = tuple(w for v in value for w in v.replace(",", " ").split())
+        return _job_ids(ctx, param, words)
+
+    return click.option(flag, name, multiple=True, metavar="JOBID", callback=split,
+                        help=help_text + " Repeatable or comma-separated.")
+
+
 def job_id_argument(func: F) -> F:
     """One numeric job id (or array task 123_4), checked before any connection."""
     return click.argument("job_id", metavar="JOBID", callback=_job_id)(func)

@@ -141,9 +141,18 @@ class TransferSettings:
 
 @dataclass(frozen=True)
 class SlurmSettings:
-    """The Slurm cluster name of each node group."""
+    """The Slurm cluster name of each node group, and the largest job array the site takes:
+    array indices must stay below `max_array_size` (Slurm's MaxArraySize; None: not
+    checked). `max_array_size_source` says where the number comes from; None marks it
+    unverified (an assumption, e.g. Slurm's default)."""
 
     cluster_names: Mapping[str, str] = field(default_factory=dict)
+    max_array_size: int | None = None
+    max_array_size_source: str | None = None
+
+    @property
+    def max_array_size_verified(self) -> bool:
+        return self.max_array_size_source is not None
 
 
 @dataclass(frozen=True)
@@ -385,7 +394,11 @@ def _transfer(read: ObjectReader) -> TransferSettings:
 
 
 def _slurm(read: ObjectReader) -> SlurmSettings:
-    settings = SlurmSettings(read.names("cluster_names"))
+    settings = SlurmSettings(
+        read.names("cluster_names"),
+        read.optional_integer("max_array_size", minimum=1),
+        read.optional_text("max_array_size_source"),
+    )
     read.done()
     return settings
 

@@ -7,15 +7,21 @@ import re
 import secrets
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from hpcskills.core.errors import BadInput
-from hpcskills.sjtu.job_rules import check_job, refuse_cold_storage, require_node_group
+from hpcskills.sjtu.job_rules import (
+    check_job,
+    check_run_options,
+    refuse_cold_storage,
+    require_node_group,
+)
 from hpcskills.sjtu.session import ClusterSession
 from hpcskills.sjtu.site import SiteProfile
 from hpcskills.slurm.client import SlurmClient
+from hpcskills.slurm.runopts import RunOptions
 from hpcskills.slurm.script import JobSpec, render_sbatch, spec_from_mapping
 
 DEFAULT_JOB_DIR = "hpcskills-jobs"
@@ -26,7 +32,8 @@ _NAME_LINE = re.compile(r"^#SBATCH\s+(?:-J\s*|--job-name[=\s]+)(\S+)", re.M)
 
 @dataclass(frozen=True)
 class Prepared:
-    """A batch script ready to upload, with the node group it must be submitted from."""
+    """A batch script ready to upload, with the node group it must be submitted from and
+    how it runs (array, dependencies, hold: sbatch options, not #SBATCH lines)."""
 
     script: str
     partition: str
@@ -34,6 +41,7 @@ class Prepared:
     name: str
     workdir: str | None
     warnings: list[str] = field(default_factory=list)
+    run: RunOptions = field(default_factory=RunOptions)
 
 
 def prepare_spec(site: SiteProfile, spec: JobSpec) -> Prepared:
@@ -110,7 +118,8 @@ def submit(
     remote_dir = upload.stdout.strip().splitlines()[-1]
     script_path = f"{remote_dir}/{file_name}"
     client = SlurmClient.over(session.remote)
-    job_id = client.submit(script_path, sbatch_options, workdir=remote_dir)
+    options = [*prepared.run.sbatch_options(), *sbatch_options]
+    job_id = client.submit(script_path, options, workdir=remote_dir)
     return {
         **session.describe(),
         "job_id": job_id,
@@ -149,8 +158,24 @@ def prepare(
     script_file: Path | None,
     spec_file: Path | None,
     fields: dict[str, Any],
+    run: RunOptions | None = None,
 ) -> Prepared:
-    """The submission from a script file, or from a spec file with flags laid over it."""
+    """The submission from a script file, or from a spec file with flags laid over it, run
+    as `run` says (array size checked against the site)."""
+    prepared = _prepare_job(site, script_file=script_file, spec_file=spec_file, fields=fields)
+    if run is None:
+        return prepared
+    warnings = check_run_options(site, run)
+    return replace(prepared, run=run, warnings=[*prepared.warnings, *warnings])
+
+
+def _prepare_job(
+    site: SiteProfile,
+    *,
+    script_file: Path | None,
+    spec_file: Path | None,
+    fields: dict[str, Any],
+) -> Prepared:
     given = {k: v for k, v in fields.items() if v not in (None, (), {}, [])}
     if script_file is not None:
         extra = sorted(set(given) - {"partition"})

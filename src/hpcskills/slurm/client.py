@@ -268,3 +268,9 @@ class SlurmClient:
         result = self._writer()(commands.scancel_argv(job_ids))
         if not result.ok:
             raise _failure("scancel", result)
+
+    def release(self, job_ids: Sequence[str]) -> None:
+        """`scontrol release` held jobs; they become eligible to start (never retried)."""
+        result = self._writer()(commands.scontrol_release_argv(job_ids))
+        if not result.ok:
+            raise _failure("scontrol release", result)

@@ -240,6 +240,11 @@ def scontrol_show_job_argv(job_id: str) -> list[str]:
     return [*_clean_env(()), "scontrol", "--oneliner", "show", "job", job]
 
 
+def scontrol_release_argv(job_ids: Sequence[str]) -> list[str]:
+    """`scontrol release` for held jobs (at least one; an array job id releases its tasks)."""
+    return ["scontrol", "release", ",".join(check_job_ids(job_ids))]
+
+
 def scancel_argv(job_ids: Sequence[str]) -> list[str]:
     """scancel for the given jobs (at least one)."""
     return ["scancel", *check_job_ids(job_ids)]
