@@ -5,6 +5,7 @@ import _pack
 import click
 
 from hpcskills.core.cli import confirm_option, log, run, script
+from hpcskills.sjtu.guidance import after_release
 from hpcskills.sjtu.options import backend_option, job_ids_argument, node_group_option
 from hpcskills.sjtu.release import release_jobs
 from hpcskills.sjtu.session import SiteAccess
@@ -21,7 +22,7 @@ def main(workspace, job_ids, node_group, backend, confirm_token):
     job): released jobs start and are charged. Show it to the user; only after a clear yes,
     call again with --confirm TOKEN."""
     session = SiteAccess(workspace, _pack.site(), log, backend).open(node_group=node_group)
-    return release_jobs(workspace, session, list(job_ids), confirm_token)
+    return after_release(release_jobs(workspace, session, list(job_ids), confirm_token))
 
 
 if __name__ == "__main__":

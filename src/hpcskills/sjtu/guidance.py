@@ -16,13 +16,33 @@ def after_submit(result: dict[str, Any]) -> Guided:
     """A submitted (or found again) job: look at it, or at the queue."""
     job_id = str(result["job_id"])
     how = "was already submitted" if result.get("reused") else "was submitted"
+    array = result.get("array")
+    what = f"Array job {job_id} ({array['size']} tasks)" if array else f"Job {job_id}"
+    held = " held: it starts only after release_jobs.py" if result.get("held") else ""
+    steps = (
+        FollowUp("job_info.py", (job_id, *_on_group(result))),
+        FollowUp("list_jobs.py", _on_group(result)),
+    )
+    if held:
+        steps = (FollowUp("release_jobs.py", (job_id, *_on_group(result))), *steps)
     return Guided(
         result,
-        summary=f"Job {job_id} {how} on {result.get('entry_node')}.",
-        next=(
-            FollowUp("job_info.py", (job_id, *_on_group(result))),
-            FollowUp("list_jobs.py", _on_group(result)),
-        ),
+        summary=f"{what} {how} on {result.get('entry_node')}{held}.",
+        next=steps,
+    )
+
+
+def after_release(result: dict[str, Any]) -> Guided:
+    """Released jobs: watch them start (nothing to add when nothing was held)."""
+    released = result.get("released") or []
+    if not released:
+        return Guided(result, summary="None of the jobs is held; nothing was released.")
+    verified = sum(1 for job in released if job.get("verified"))
+    return Guided(
+        result,
+        summary=f"{verified} of {len(released)} held job(s) released; they start when "
+        "resources are free.",
+        next=(FollowUp("list_jobs.py", _on_group(result)),),
     )
 
 
