@@ -614,7 +614,16 @@ def test_user_info(site: Site) -> None:
     assert data["account"] == "acct-demo"
     assert data["user"]["name"] == USER
     assert data["user"]["home"] == f"%H/home/acct-demo/{USER}"
+    assert data["homes"] == {
+        "pi": f"/lustre/home/acct-demo/{USER}",
+        "kp": f"/lustre/home/acct-demo/{USER}",
+        "sy": f"/dssg/home/acct-demo/{USER}",
+    }
     assert data["user"]["email"] == DEMO_USER.email
+    on_sy = site.run("user_info.py", "--node-group", "sy").data
+    assert on_sy["home"] == f"/dssg/home/acct-demo/{USER}"
+    unknown = site.run("user_info.py", "--node-group", "xx")
+    assert unknown.returncode == 2 and "pi, kp, sy" in unknown.error["hint"]
     human = site.run("user_info.py", "--name", USER, "--human")
     assert human.returncode == 0 and "account: acct-demo" in human.stdout
 

@@ -299,7 +299,8 @@ def test_denied_2fa_is_403(make_sim: MakeSim) -> None:
     token = get_token(sim)
     join = in_background(lambda: sign_cert(sim, token))
     (pending,) = sim.wait_for_2fa()
-    requests.post(f"{sim.base_url}/_sim/2fa/{pending['id']}/deny", timeout=TIMEOUT)
+    denied = requests.post(f"{sim.base_url}/_sim/2fa/{pending['id']}/deny", timeout=TIMEOUT)
+    assert denied.json() == {"id": pending["id"], "decision": "denied"}
     response = join()
     assert (response.status_code, response.text) == (403, "two-factor authentication denied")
     assert sim.stats()["events"]["twofa_denied"] == 1
@@ -323,7 +324,7 @@ def test_approve_all_and_runtime_config(make_sim: MakeSim) -> None:
     join = in_background(lambda: sign_cert(sim, token))
     sim.wait_for_2fa()
     config = requests.post(f"{sim.base_url}/_sim/config", json={"approve_after": 0}, timeout=5)
-    assert config.json() == {"approve_after": 0.0, "twofa_timeout": 3.0}
+    assert config.json() == {"approve_after": 0.0, "twofa_timeout": 3.0, "error_style": "en"}
     assert join().status_code == 200  # the held request is auto-approved under the new setting
     bad = requests.post(f"{sim.base_url}/_sim/config", json={"token_ttl": 1}, timeout=5)
     assert bad.status_code == 400
@@ -479,6 +480,35 @@ def test_injected_500_carries_a_session_id(sim: SjtuSimulator) -> None:
     assert stats["events"]["injected_failures"] == 2
     assert stats["responses"]["POST /token 500"] == 2
     assert stats["responses"]["POST /token 200"] == 1
+
+
+def test_errors_in_chinese_and_json(make_sim: MakeSim) -> None:
+    """The site publishes no error format: the simulator speaks all three the client handles."""
+    sim = make_sim(approve_after=None, twofa_timeout=0.3, error_style="zh")
+    token = get_token(sim)
+    timed_out = sign_cert(sim, token)
+    assert (timed_out.status_code, timed_out.text) == (403, "双因素认证等待超时")
+    sim.inject_failure("GET", "/user")
+    failure = requests.get(f"{sim.base_url}/user", timeout=TIMEOUT)
+    assert failure.status_code == 500
+    chinese = r"服务器内部错误，会话ID：[0-9a-f-]{36}，.*hpc@sjtu\.edu\.cn.*"
+    assert re.fullmatch(chinese, failure.text)
+    unbound_token = get_token(sim, UNBOUND.name, UNBOUND.password)
+    unbound = sign_cert(sim, unbound_token, hpc_user=UNBOUND.name, principals=[UNBOUND.name])
+    assert unbound.text == "user have not set email or jAccount"  # as the site documents it
+
+    config = requests.post(f"{sim.base_url}/_sim/config", json={"error_style": "json"}, timeout=5)
+    assert config.json()["error_style"] == "json"
+    refused = requests.patch(
+        f"{sim.base_url}/token", json={}, headers={"Authorization": "Bearer nope"}, timeout=5
+    )
+    assert refused.status_code == 401
+    assert refused.json() == {"code": 401, "message": "token expired or invalid"}
+    sim.inject_failure("GET", "/user")
+    failure = requests.get(f"{sim.base_url}/user", timeout=TIMEOUT).json()
+    assert re.fullmatch(r"[0-9a-f-]{36}", failure["sessionId"]) and failure["code"] == 500
+    bad = requests.post(f"{sim.base_url}/_sim/config", json={"error_style": "fr"}, timeout=5)
+    assert bad.status_code == 400
 
 
 def test_unknown_paths_and_methods(sim: SjtuSimulator) -> None:

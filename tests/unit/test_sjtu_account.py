@@ -13,8 +13,15 @@ from responses import matchers
 from hpcskills.core.errors import AuthRequired, BadInput, ConfirmationRequired
 from hpcskills.core.redact import MASK, redact
 from hpcskills.core.workspace import Workspace
-from hpcskills.sjtu.account import account_of, quota, update_user, validate_changes
-from hpcskills.sjtu.site import API_URL_ENV, SITE_FILE_ENV, SiteProfile, load_site
+from hpcskills.sjtu.account import (
+    account_of,
+    expand_home,
+    quota,
+    update_user,
+    user_info,
+    validate_changes,
+)
+from hpcskills.sjtu.site import API_URL_ENV, SITE_FILE_ENV, SiteProfile, load_site, parse_site
 from hpcskills.sjtu.tokens import save_token
 
 SITE_FILE = Path(__file__).resolve().parents[2] / "skills" / "sjtu-slurm" / "site.json"
@@ -47,6 +54,36 @@ def ws(tmp_path: Path) -> Workspace:
 )
 def test_account_of(home: str, account: str | None) -> None:
     assert account_of(home) == account
+
+
+@pytest.mark.parametrize(
+    ("home", "root", "expanded"),
+    [
+        ("%H/home/acct-hpc/u", "/lustre", "/lustre/home/acct-hpc/u"),
+        ("%H/home/acct-hpc/u", "/dssg/", "/dssg/home/acct-hpc/u"),
+        ("/lustre/home/acct-hpc/u", "/dssg", "/lustre/home/acct-hpc/u"),
+        ("", "/dssg", ""),
+    ],
+)
+def test_expand_home(home: str, root: str, expanded: str) -> None:
+    assert expand_home(home, root) == expanded
+
+
+@responses.activate
+def test_user_info_gives_the_home_of_each_node_group(ws: Workspace, site: SiteProfile) -> None:
+    save_token(ws, "tok-info-123456")
+    responses.get(f"{BASE}/user", json={"home": "%H/home/acct-hpc/hpcrobot"})
+    info = user_info(ws, site, "hpcrobot", "kp")
+    assert info["homes"] == {
+        "pi": "/lustre/home/acct-hpc/hpcrobot",
+        "kp": "/lustre/home/acct-hpc/hpcrobot",
+        "sy": "/dssg/home/acct-hpc/hpcrobot",
+    }
+    assert info["home"] == "/lustre/home/acct-hpc/hpcrobot"
+    assert info["user"]["home"] == "%H/home/acct-hpc/hpcrobot"  # the raw answer is kept
+    with pytest.raises(BadInput):
+        user_info(ws, site, "hpcrobot", "nowhere")
+    assert len(responses.calls) == 1  # bad input sends nothing
 
 
 @responses.activate
@@ -149,3 +186,11 @@ def test_the_plan_shows_nothing_of_the_password(ws: Workspace, site: SiteProfile
                              for n in ("md5", "sha1", "sha256", "sha512"))):
         assert form not in printed
     assert redact(printed) == printed  # the plan text is not something the redactor mangles
+
+
+def test_account_update_fields_are_checked_in_the_profile() -> None:
+    document = json.loads(SITE_FILE.read_text())
+    document["account_update"]["fields"]["nickname"] = "nick"
+    with pytest.raises(BadInput) as caught:
+        parse_site(document)
+    assert caught.value.type == "site_invalid" and "account_update.fields" in caught.value.message

@@ -14,14 +14,9 @@ from responses import matchers
 from hpcskills.core.errors import AuthRequired, BadInput, NotFound, RemoteError
 from hpcskills.core.http import HttpSession
 from hpcskills.core.redact import redact
-from hpcskills.sjtu.api import (
-    MAX_TWOFA_SLACK_SECONDS,
-    HpcApi,
-    classify_error,
-    session_id,
-    strip_bearer,
-)
-from hpcskills.sjtu.site import API_URL_ENV, SITE_FILE_ENV, SiteProfile, load_site
+from hpcskills.sjtu.api import MAX_TWOFA_SLACK_SECONDS, HpcApi, strip_bearer
+from hpcskills.sjtu.api_errors import MAX_BODY_CHARS, classify_error, session_id
+from hpcskills.sjtu.site import API_URL_ENV, SITE_FILE_ENV, SiteProfile, load_site, parse_site
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE_FILE = ROOT / "skills" / "sjtu-slurm" / "site.json"
@@ -84,6 +79,7 @@ def test_patch_token_refresh(api: HpcApi) -> None:
     assert api.refresh_token() == "tok-new-987654321"
     request = only_call()
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert request.headers["Accept"] == "text/plain"  # what the site's own script sends
     assert body_of(request) == {}
     assert api.token == "tok-new-987654321"
 
@@ -94,6 +90,7 @@ def test_post_gen_key(api: HpcApi) -> None:
     assert api.gen_key("hpcrobot") == ("PRIV-KEY-MATERIAL", PUB)
     request = only_call()
     assert body_of(request) == {"domain": "pi", "hpc_user": "hpcrobot"}
+    assert request.headers["Accept"] == "application/json"  # as the site's script sends it
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert "PRIV-KEY-MATERIAL" not in redact("PRIV-KEY-MATERIAL")
 
@@ -144,6 +141,29 @@ def test_patch_user(api: HpcApi) -> None:
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert request.req_kwargs["timeout"][1] == 60 + MAX_TWOFA_SLACK_SECONDS
     assert redact("new-pw-secret") == "***"
+
+
+@responses.activate
+def test_patch_user_field_names_come_from_the_site_profile(tmp_path: Path) -> None:
+    data = json.loads(SITE_FILE.read_text())
+    data["account_update"]["fields"].update({"name": "username", "jAccount": "jaccount"})
+    api = HpcApi(parse_site(data), TOKEN, http=HttpSession(BASE))
+    responses.patch(f"{BASE}/user", json={})
+    api.patch_user("hpcrobot", {"jAccount": "jrobot"}, wait=5)
+    assert body_of(only_call()) == {"domain": "pi", "username": "hpcrobot", "jaccount": "jrobot"}
+
+
+@pytest.mark.parametrize(("status", "cls"), [(400, BadInput), (404, NotFound), (422, BadInput)])
+@responses.activate
+def test_patch_user_rejection_says_the_shape_is_unverified(
+    api: HpcApi, status: int, cls: type
+) -> None:
+    responses.patch(f"{BASE}/user", status=status, body='{"message": "unknown field email"}')
+    with pytest.raises(cls) as caught:
+        api.patch_user("hpcrobot", {"email": "n@x.org"}, wait=5)
+    assert "guess" in caught.value.hint and "account_update.fields" in caught.value.hint
+    assert caught.value.details["unverified"] == "PATCH /user body"
+    assert caught.value.details["body"] == '{"message": "unknown field email"}'
 
 
 @responses.activate
@@ -226,10 +246,36 @@ def test_500_is_internal_error_with_session_id_and_support(api: HpcApi) -> None:
         ("SessionID: 0123456789", "0123456789"),
         ("oops", None),
         ("session id: ab", None),
+        ("服务器内部错误，会话ID：7f3a9c2e-11，请联系 hpc@sjtu.edu.cn", "7f3a9c2e-11"),
+        ("内部错误（会话 ID 为 abcdef012345）", "abcdef012345"),
+        ("会话编号: X9Y8Z7W6", "X9Y8Z7W6"),
+        ('{"code": 500, "sessionId": "s-0042abcd"}', "s-0042abcd"),
+        ('{"error": {"session_id": "nested-0042"}}', "nested-0042"),
+        ('{"message": "Internal error, Session ID: txt-in-json-1"}', "txt-in-json-1"),
+        ('{"message": "\\u4f1a\\u8bddID\\uff1aescaped-777"}', "escaped-777"),
+        ('{"sessionId": "x"}', None),
     ],
 )
 def test_session_id(body: str, sid: str | None) -> None:
     assert session_id(body) == sid
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Internal Server Error. Session ID: abc-123456. Contact hpc@sjtu.edu.cn",
+        "服务器内部错误，会话ID：abc-123456，请联系 hpc@sjtu.edu.cn",
+        '{"code": 500, "message": "internal error", "sessionId": "abc-123456"}',
+    ],
+)
+@responses.activate
+def test_internal_error_keeps_the_session_id_in_every_form(api: HpcApi, body: str) -> None:
+    responses.get(f"{BASE}/user", status=500, body=body)
+    with pytest.raises(RemoteError) as caught:
+        api.get_user("hpcrobot")
+    assert caught.value.details["session_id"] == "abc-123456"
+    assert "abc-123456" in (caught.value.hint or "")
+    assert caught.value.details["body"] == body  # the site's rule: pass the body on
 
 
 def test_500_without_session_id_still_names_the_support(site: SiteProfile) -> None:
@@ -337,6 +383,53 @@ def test_classify_error(
 def test_error_bodies_are_redacted(site: SiteProfile) -> None:
     error = classify_error(400, "bad request password=hunter22x", site, "op")
     assert "hunter22x" not in error.message
+    assert "hunter22x" not in str(error.to_dict())
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 429, 500, 503])
+def test_every_error_keeps_the_bounded_body(site: SiteProfile, status: int) -> None:
+    body = "原因: " + "x" * 2000
+    error = classify_error(status, body, site, "op").to_dict()
+    assert error["status"] == status
+    assert error["body"].startswith("原因: x") and len(error["body"]) == MAX_BODY_CHARS
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error_type"),
+    [
+        (403, "two-factor authentication denied", "2fa_denied"),
+        (403, "用户拒绝了双因素认证请求", "2fa_denied"),
+        (403, '{"code": 403, "message": "2FA request rejected by user"}', "2fa_denied"),
+        (403, "two-factor authentication timed out", "2fa_timeout"),
+        (403, "双因素认证等待超时", "2fa_timeout"),
+        (403, '{"code": 403, "msg": "approval timeout"}', "2fa_timeout"),
+        (408, "", "2fa_timeout"),
+        (403, "principals must be exactly ['u']", "forbidden"),
+        # the status decides first: these words do not make a 2FA outcome
+        (401, "token timed out", "token_invalid"),
+        (400, "request denied: bad valid_time", "rejected"),
+        (500, "timed out talking to the CA", "internal_error"),
+    ],
+)
+def test_status_first_then_wording(
+    site: SiteProfile, status: int, body: str, error_type: str
+) -> None:
+    assert classify_error(status, body, site, "op", twofa=True).type == error_type
+
+
+def test_2fa_wording_counts_only_on_calls_that_wait_for_2fa(site: SiteProfile) -> None:
+    assert classify_error(403, "access denied", site, "user query").type == "forbidden"
+    assert classify_error(408, "", site, "user query").type == "service_unavailable"
+
+
+def test_json_error_bodies_give_their_message(site: SiteProfile) -> None:
+    error = classify_error(400, '{"code": 400, "message": "valid_time too large"}', site, "op")
+    assert error.message == "op: the HPC API rejected the request: valid_time too large"
+
+
+def test_unbound_in_json_and_chinese(site: SiteProfile) -> None:
+    for body in ('{"message": "user have not set email or jAccount"}', "用户未绑定邮箱或jAccount"):
+        assert classify_error(400, body, site, "op", twofa=True).type == "second_factor_unbound"
 
 
 @responses.activate
@@ -373,3 +466,70 @@ def test_a_token_that_cannot_go_in_a_header_is_a_corrupt_credential(
         HpcApi(site, token).get_user("hpcrobot")
     assert caught.value.type == "credential_corrupt" and caught.value.exit_code == 4
     assert len(responses.calls) == 0
+
+
+# -- network environment: proxies and CA bundles like the site's scripts, never .netrc ------
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY",
+                 "all_proxy", "NO_PROXY", "no_proxy", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE",
+                 "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    return monkeypatch
+
+
+@responses.activate
+def test_https_proxy_and_ca_bundle_are_honoured(
+    site: SiteProfile, clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "campus-ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    clean_env.setenv("HTTPS_PROXY", "http://proxy.campus.example:3128")
+    clean_env.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    responses.get(f"{BASE}/quota", json={})
+    HpcApi(site).get_quota("user", "u")
+    sent = only_call().req_kwargs
+    assert sent["proxies"]["https"] == "http://proxy.campus.example:3128"
+    assert sent["verify"] == str(bundle)
+
+
+@responses.activate
+def test_ssl_cert_file_and_no_proxy(
+    site: SiteProfile, clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("x")
+    clean_env.setenv("HTTPS_PROXY", "http://proxy.campus.example:3128")
+    clean_env.setenv("NO_PROXY", ".sjtu.edu.cn")
+    clean_env.setenv("SSL_CERT_FILE", str(bundle))
+    responses.get(f"{BASE}/quota", json={})
+    HpcApi(site).get_quota("user", "u")
+    sent = only_call().req_kwargs
+    assert not sent["proxies"].get("https")
+    assert sent["verify"] == str(bundle)
+
+
+def test_a_missing_ca_bundle_is_bad_input(
+    site: SiteProfile, clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    clean_env.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "absent.pem"))
+    with pytest.raises(BadInput) as caught:
+        HpcApi(site)
+    assert caught.value.type == "ca_bundle_missing"
+
+
+@responses.activate
+def test_netrc_is_never_read(
+    site: SiteProfile, clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine api.hpc.sjtu.edu.cn login someone password netrc-secret\n")
+    netrc.chmod(0o600)
+    clean_env.setenv("NETRC", str(netrc))
+    responses.get(f"{BASE}/quota", json={})
+    HpcApi(site).get_quota("user", "u")
+    assert "Authorization" not in only_call().headers
+    assert only_call().req_kwargs["verify"] is True

@@ -13,9 +13,10 @@ from hpcskills.sjtu.users import resolve_user
 @click.command()
 @script
 @click.option("--name", type=NonEmptyText(), help="HPC username (default: the remembered one).")
-def main(workspace, name):
-    """The user's uid, gid, home, shell, jAccount, email, type, and the account name."""
-    return user_info(workspace, _pack.site(), resolve_user(workspace, name))
+@click.option("--node-group", help="Also give `home` as this node group sees it (pi, kp, sy).")
+def main(workspace, name, node_group):
+    """The user's uid, gid, home on each node group, shell, jAccount, email, type, account."""
+    return user_info(workspace, _pack.site(), resolve_user(workspace, name), node_group)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ a credential with a line break or a character HTTP cannot carry is refused, neve
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +16,7 @@ import requests
 from urllib3.exceptions import ProtocolError
 
 from hpcskills import __version__
-from hpcskills.core.errors import AuthRequired, RemoteError
+from hpcskills.core.errors import AuthRequired, BadInput, RemoteError
 from hpcskills.core.redact import redact
 from hpcskills.core.urls import check_base_url
 
@@ -51,6 +52,30 @@ def check_header_value(
     )
 
 
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
+
+
+def environment_proxies(url: str) -> dict[str, str]:
+    """The proxies `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` name for `url`, unless `NO_PROXY`
+    exempts it (what Python's own HTTP client does)."""
+    return dict(requests.utils.get_environ_proxies(url))
+
+
+def environment_ca_bundle() -> str | bool:
+    """The CA bundle `REQUESTS_CA_BUNDLE` or `SSL_CERT_FILE` names, else True (the default)."""
+    for variable in CA_BUNDLE_VARIABLES:
+        path = os.environ.get(variable)
+        if path:
+            if not os.path.exists(path):
+                raise BadInput(
+                    f"${variable} names {path}, which does not exist",
+                    type="ca_bundle_missing",
+                    hint=f"point ${variable} at a PEM file of CA certificates, or unset it",
+                )
+            return path
+    return True
+
+
 def backoff_delays(retries: int, base: float = 0.5, cap: float = 8.0) -> list[float]:
     """Delays before each retry: base doubling up to cap."""
     return [min(cap, base * 2**attempt) for attempt in range(retries)]
@@ -67,7 +92,9 @@ class HttpSession:
         retries: int = 3,
         service: str = "service",
         sleep: Callable[[float], None] = time.sleep,
+        environment: bool = False,
     ) -> None:
+        """`environment`: use the proxy and CA bundle variables (never `.netrc`)."""
         self.base_url = check_base_url(base_url)
         self.timeout = timeout
         self.retries = retries
@@ -76,6 +103,10 @@ class HttpSession:
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.trust_env = False  # no proxy or netrc surprises carrying our secrets
+        self.verify: str | bool = True
+        if environment:
+            self.session.proxies.update(environment_proxies(self.base_url))
+            self.verify = environment_ca_bundle()
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else self.base_url + path
@@ -102,7 +133,7 @@ class HttpSession:
         for attempt in range(len(delays) + 1):
             try:
                 response = self.session.request(
-                    method, url, timeout=timeout or self.timeout, verify=True, **kwargs
+                    method, url, timeout=timeout or self.timeout, verify=self.verify, **kwargs
                 )
             except requests.Timeout as exc:
                 error = RemoteError(

@@ -359,7 +359,7 @@ class SimulatorBase:
         try:
             route, params = self.router.resolve(request.method, request.path)
         except HttpError as exc:
-            return text_response(exc.message, exc.status)
+            return self.error_response(exc)
         counted = not request.path.startswith(CONTROL_PREFIX)
         if counted:
             self.counters.inc("requests", route.name)
@@ -376,10 +376,14 @@ class SimulatorBase:
         try:
             return route.handler(request)
         except HttpError as exc:
-            return text_response(exc.message, exc.status)
+            return self.error_response(exc)
         except Exception:
             self.log(f"handler {route.name} crashed:\n{traceback.format_exc()}")
             return self.internal_error()
+
+    def error_response(self, error: HttpError) -> Response:
+        """The answer to a request a handler refused (plain text by default)."""
+        return text_response(error.message, error.status)
 
     def internal_error(self) -> Response:
         """The answer to an injected or unexpected failure."""

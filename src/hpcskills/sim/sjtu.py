@@ -19,7 +19,12 @@ Control namespace (loopback only, for tests and the demo):
 
 - ``GET /_sim/2fa`` pending 2FA requests ``[{"id", "user", "kind", "since"}]``
 - ``POST /_sim/2fa/<id>/approve``, ``POST /_sim/2fa/<id>/deny``, ``POST /_sim/2fa/approve-all``
-- ``POST /_sim/config`` ``{"approve_after": seconds|null, "twofa_timeout": seconds}``
+- ``POST /_sim/config`` ``{"approve_after": seconds|null, "twofa_timeout": seconds,
+  "error_style": "en"|"zh"|"json"}``
+
+Error bodies: the site does not publish their format (facts/sjtu.md), so the simulator can
+answer them as English text (default), Chinese text or JSON ``{"code", "message"}``; an
+internal error carries its session ID in each form.
 - ``POST /_sim/fail`` ``{"method": "POST", "path": "/token", "count": 1}``
 - ``POST /_sim/expire-tokens``, ``GET /_sim/stats``, ``GET /_sim/ca.pub``
 """
@@ -76,6 +81,18 @@ EMAIL_DOMAIN = "example.org"
 SUPPORT_EMAIL = "hpc@sjtu.edu.cn"
 UNBOUND_MESSAGE = "user have not set email or jAccount"
 TOKEN_INVALID_MESSAGE = "token expired or invalid"
+TWOFA_DENIED_MESSAGE = "two-factor authentication denied"
+TWOFA_TIMED_OUT_MESSAGE = "two-factor authentication timed out"
+ERROR_STYLES = ("en", "zh", "json")
+# Chinese wording of the simulator's main errors (invented: the site publishes none). The
+# unbound message stays as the site documents it, in English.
+CHINESE_ERRORS = {
+    TOKEN_INVALID_MESSAGE: "令牌已过期或无效",
+    TWOFA_DENIED_MESSAGE: "用户拒绝了双因素认证请求",
+    TWOFA_TIMED_OUT_MESSAGE: "双因素认证等待超时",
+    "invalid username or password": "用户名或密码错误",
+    "missing bearer token": "缺少访问令牌",
+}
 CA_KEY_NAME = "sjtu-ca"
 CA_COMMENT = "hpc-sim-sjtu-ca"
 CLOCK_SKEW_SECONDS = 30
@@ -469,6 +486,13 @@ class TwoFactorDesk:
 KEEP: Any = object()  # `configure` sentinel: leave this setting unchanged
 
 
+def check_error_style(style: Any) -> str:
+    """One of `ERROR_STYLES`, else ValueError."""
+    if style not in ERROR_STYLES:
+        raise ValueError(f"error_style must be one of: {', '.join(ERROR_STYLES)}")
+    return str(style)
+
+
 def require_domain(data: dict[str, Any]) -> None:
     """400 unless ``domain`` is ``pi``."""
     if data.get("domain") != DOMAIN:
@@ -498,9 +522,11 @@ class SjtuSimulator(SimulatorBase):
         token_ttl: float = DEFAULT_TOKEN_TTL,
         max_valid_time: int = DEFAULT_MAX_VALID_TIME,
         state_dir: Path | str | None = None,
+        error_style: str = "en",
         log: TextIO | None = sys.stderr,
     ) -> None:
         super().__init__(port=port, log=log)
+        self.error_style = check_error_style(error_style)
         self.users = number_users([DEMO_USER] if users is None else users)
         self.tokens = TokenStore(token_ttl)
         self.twofa = TwoFactorDesk(approve_after, twofa_timeout)
@@ -555,8 +581,10 @@ class SjtuSimulator(SimulatorBase):
         """Approve every pending request; returns how many."""
         return self.twofa.decide_all(APPROVED)
 
-    def configure(self, *, approve_after: Any = KEEP, twofa_timeout: Any = KEEP) -> dict:
-        """Change auto-approval delay (None or negative = manual) and 2FA timeout."""
+    def configure(
+        self, *, approve_after: Any = KEEP, twofa_timeout: Any = KEEP, error_style: Any = KEEP
+    ) -> dict:
+        """Change auto-approval delay (None or negative = manual), 2FA timeout, error style."""
         after = self.twofa.approve_after if approve_after is KEEP else approve_after
         timeout = self.twofa.timeout if twofa_timeout is KEEP else twofa_timeout
         if after is not None and (isinstance(after, bool) or not isinstance(after, int | float)):
@@ -564,8 +592,10 @@ class SjtuSimulator(SimulatorBase):
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
             raise ValueError("twofa_timeout must be a non-negative number of seconds")
         after = None if after is None or after < 0 else float(after)
+        style = check_error_style(self.error_style if error_style is KEEP else error_style)
         self.twofa.configure(approve_after=after, timeout=float(timeout))
-        return {"approve_after": after, "twofa_timeout": float(timeout)}
+        self.error_style = style
+        return {"approve_after": after, "twofa_timeout": float(timeout), "error_style": style}
 
     def expire_tokens(self) -> int:
         """Expire every issued token; returns how many were live."""
@@ -577,10 +607,27 @@ class SjtuSimulator(SimulatorBase):
         if self._temp_dir is not None:
             self._temp_dir.cleanup()
 
+    def error_response(self, error: HttpError) -> Response:
+        """A refusal in the configured error style."""
+        if self.error_style == "json":
+            return json_response({"code": error.status, "message": error.message}, error.status)
+        if self.error_style == "zh" and error.message != UNBOUND_MESSAGE:
+            text = CHINESE_ERRORS.get(error.message, f"请求错误：{error.message}")
+            return text_response(text, error.status)
+        return text_response(error.message, error.status)
+
     def internal_error(self) -> Response:
-        """A 500 carrying a session ID, like the real service."""
+        """A 500 carrying a session ID, like the real service, in the configured style."""
+        sid = str(uuid.uuid4())
+        if self.error_style == "json":
+            body = {"code": 500, "message": "Internal Server Error", "sessionId": sid}
+            return json_response({**body, "help": f"contact {SUPPORT_EMAIL}"}, 500)
+        if self.error_style == "zh":
+            return text_response(
+                f"服务器内部错误，会话ID：{sid}，请将此会话ID发送至 {SUPPORT_EMAIL} 获取帮助。", 500
+            )
         return text_response(
-            f"Internal Server Error. Session ID: {uuid.uuid4()}. "
+            f"Internal Server Error. Session ID: {sid}. "
             f"Please contact {SUPPORT_EMAIL} with this ID.",
             500,
         )
@@ -609,9 +656,9 @@ class SjtuSimulator(SimulatorBase):
         decision = self.twofa.hold(user.name, kind)
         self.counters.inc("events", f"twofa_{decision}")
         if decision == DENIED:
-            raise HttpError(403, "two-factor authentication denied")
+            raise HttpError(403, TWOFA_DENIED_MESSAGE)
         if decision == TIMED_OUT:
-            raise HttpError(403, "two-factor authentication timed out")
+            raise HttpError(403, TWOFA_TIMED_OUT_MESSAGE)
         if decision == STOPPED:
             raise HttpError(503, "simulator is shutting down")
 
@@ -710,14 +757,14 @@ class SjtuSimulator(SimulatorBase):
 
     def _control_decide(self, request: Request) -> Response:
         request_id, action = request.params["id"], request.params["action"]
-        decided = self.approve_2fa(request_id) if action == "approve" else self.deny_2fa(request_id)
-        if not decided:
+        decision = APPROVED if action == "approve" else DENIED
+        if not self.twofa.decide(request_id, decision):
             raise HttpError(404, f"no pending 2FA request {request_id}")
-        return json_response({"id": request_id, "decision": f"{action}d"})
+        return json_response({"id": request_id, "decision": decision})
 
     def _control_config(self, request: Request) -> Response:
         body = request.json_object()
-        unknown = set(body) - {"approve_after", "twofa_timeout"}
+        unknown = set(body) - {"approve_after", "twofa_timeout", "error_style"}
         if unknown:
             raise HttpError(400, f"unknown settings: {', '.join(sorted(unknown))}")
         try:
@@ -762,6 +809,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--token-ttl", type=float, default=DEFAULT_TOKEN_TTL)
     parser.add_argument("--twofa-timeout", type=float, default=DEFAULT_TWOFA_TIMEOUT)
     parser.add_argument("--max-valid-time", type=int, default=DEFAULT_MAX_VALID_TIME)
+    parser.add_argument(
+        "--error-style", choices=ERROR_STYLES, default="en", help="language/format of error bodies"
+    )
     return parser
 
 
@@ -780,6 +830,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             token_ttl=args.token_ttl,
             max_valid_time=args.max_valid_time,
             state_dir=args.state_dir,
+            error_style=args.error_style,
         )
     except ValueError as exc:
         parser.error(str(exc))

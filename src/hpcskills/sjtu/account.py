@@ -33,16 +33,41 @@ def is_email(text: str) -> bool:
     )
 
 
+HOME_PLACEHOLDER = "%H"
+
+
 def account_of(home: str) -> str | None:
     """The account is the parent directory of the home: `%H/home/acct-hpc/u` → `acct-hpc`."""
     parts = [p for p in home.strip().rstrip("/").split("/") if p]
     return parts[-2] if len(parts) >= 2 else None
 
 
-def user_info(workspace: Workspace, site: SiteProfile, name: str) -> dict[str, Any]:
-    """`GET /user` plus the account derived from the home path."""
+def expand_home(home: str, root: str) -> str:
+    """`%H/home/acct/u` where homes live under `root` → `root/home/acct/u`."""
+    if not home.startswith(HOME_PLACEHOLDER):
+        return home
+    return root.rstrip("/") + home[len(HOME_PLACEHOLDER) :]
+
+
+def homes_by_node_group(site: SiteProfile, home: str) -> dict[str, str]:
+    """The home path as each node group sees it (pi/kp → /lustre, sy → /dssg)."""
+    return {group: expand_home(home, site.home_root(group)) for group in site.node_groups}
+
+
+def user_info(
+    workspace: Workspace, site: SiteProfile, name: str, node_group: str | None = None
+) -> dict[str, Any]:
+    """`GET /user`, the account derived from the home path, and the home on each node
+    group (`home`: the one of `node_group`, when given)."""
+    if node_group is not None:
+        site.home_root(node_group)  # bad input before any request
     user = HpcApi(site, usable_token(workspace, site)).get_user(name)
-    return {"user": user, "account": account_of(str(user.get("home", "")))}
+    raw_home = str(user.get("home", ""))
+    homes = homes_by_node_group(site, raw_home)
+    result = {"user": user, "account": account_of(raw_home), "homes": homes}
+    if node_group is not None:
+        result["home"] = homes[node_group]
+    return result
 
 
 def quota(

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import requests
 
-from hpcskills.core.errors import AuthRequired, BadInput, HpcError, NotFound, RemoteError
+from hpcskills.core.errors import AuthRequired, BadInput, NotFound, RemoteError
 from hpcskills.core.http import HttpSession
 from hpcskills.core.redact import redact, register_secret
+from hpcskills.sjtu.api_errors import classify_error
 from hpcskills.sjtu.site import SiteProfile
 
-UNBOUND_MARKER = "have not set email or jaccount"
-_SESSION_ID = re.compile(r"session[ _-]?id\W{0,3}([A-Za-z0-9][A-Za-z0-9_-]{5,})", re.I)
 MAX_TWOFA_SLACK_SECONDS = 30.0  # time for the site to answer once the user decided
+USER_UPDATE_UNVERIFIED = (
+    "the PATCH /user body shape is a guess: no public source documents its field names; "
+    "correct them under account_update.fields in the site profile (site.json or "
+    "$HPCSKILLS_SITE_FILE)"
+)
 
 
 def strip_bearer(text: str) -> str:
@@ -25,67 +28,14 @@ def strip_bearer(text: str) -> str:
     return token
 
 
-def session_id(body: str) -> str | None:
-    """The session ID an internal error carries, if any."""
-    match = _SESSION_ID.search(body)
-    return match.group(1) if match else None
-
-
-def classify_error(status: int, body: str, site: SiteProfile, operation: str) -> HpcError:
-    """The typed error for a non-2xx answer (pure: status + body → error)."""
-    reason = redact(body.strip())[:500] or f"HTTP {status}"
-    lowered = reason.lower()
-    if status >= 500 and status not in (502, 503, 504):
-        sid = session_id(body)
-        tell = f"tell the user the session ID {sid} and " if sid else "ask the user "
-        return RemoteError(
-            f"{operation}: the HPC API reported an internal error (HTTP {status})",
-            type="internal_error",
-            hint=f"{tell}to write to {site.support_email} for help",
-            session_id=sid,
-            support=site.support_email,
-        )
-    if status >= 500:
-        return RemoteError(
-            f"{operation}: the HPC API is unavailable (HTTP {status})",
-            type="service_unavailable",
-            retryable=True,
-        )
-    if UNBOUND_MARKER in lowered:
-        return AuthRequired(
-            f"{operation}: {reason}",
-            type="second_factor_unbound",
-            hint="two-factor authentication cannot run: the user must bind a jAccount or "
-            f"email first, as described at {site.security_docs}",
-            docs=site.security_docs,
-        )
-    if "denied" in lowered:
-        return AuthRequired(
-            f"{operation}: {reason}", type="2fa_denied", hint="ask the user whether to try again"
-        )
-    if "timed out" in lowered or "timeout" in lowered:
-        return AuthRequired(
-            f"{operation}: {reason}",
-            type="2fa_timeout",
-            hint="the user did not approve in time; ask them to be ready, then try again",
-        )
-    if status == 401:
-        return AuthRequired(
-            f"{operation}: the HPC API refused the credentials: {reason}",
-            type="token_invalid",
-            hint="refresh the token with refresh_token.py, or request a new one with req_token.py",
-        )
-    if status == 403:
-        return AuthRequired(f"{operation}: refused: {reason}", type="forbidden")
-    if status == 404:
-        return NotFound(f"{operation}: {reason}")
-    if status in (408, 429):
-        return RemoteError(
-            f"{operation}: the HPC API is busy (HTTP {status})",
-            type="service_unavailable",
-            retryable=True,
-        )
-    return BadInput(f"{operation}: the HPC API rejected the request: {reason}", type="rejected")
+def user_update_body(site: SiteProfile, name: str, changes: dict[str, str]) -> dict[str, str]:
+    """The `PATCH /user` body with the field names of the site profile."""
+    fields = site.user_update_fields
+    unknown = set(changes) - set(fields)
+    if unknown:
+        raise BadInput(f"cannot change {', '.join(sorted(unknown))} through PATCH /user")
+    renamed = {fields[key]: value for key, value in changes.items()}
+    return {"domain": site.api_domain, fields["name"]: name, **renamed}
 
 
 class HpcApi:
@@ -99,7 +49,10 @@ class HpcApi:
         register_secret(token)
         timeout = site.api_timeout
         self.http = http or HttpSession(
-            site.api_base_url, timeout=(min(10.0, timeout), timeout), service="the HPC API"
+            site.api_base_url,
+            timeout=(min(10.0, timeout), timeout),
+            service="the HPC API",
+            environment=True,  # the site's scripts honour proxies and CA bundles too
         )
 
     def _auth(self) -> dict[str, str]:
@@ -136,7 +89,9 @@ class HpcApi:
                 ) from None
             raise
         if not response.ok:
-            raise classify_error(response.status_code, response.text, self.site, operation)
+            raise classify_error(
+                response.status_code, response.text, self.site, operation, twofa=wait is not None
+            )
         return response
 
     def _json(self, response: requests.Response, operation: str) -> Any:
@@ -163,7 +118,9 @@ class HpcApi:
 
     def refresh_token(self) -> str:
         """`PATCH /token`: a new token; the old one stops working."""
-        response = self._call("PATCH", "/token", "token refresh", json={})
+        response = self._call(
+            "PATCH", "/token", "token refresh", json={}, headers={"Accept": "text/plain"}
+        )
         self.token = strip_bearer(response.text)
         register_secret(self.token)
         return self.token
@@ -171,7 +128,10 @@ class HpcApi:
     def gen_key(self, user: str) -> tuple[str, str]:
         """`POST /gen_key`: a server-generated Ed25519 key pair (private, public)."""
         body = {"domain": self.site.api_domain, "hpc_user": user}
-        data = self._json(self._call("POST", "/gen_key", "key generation", json=body), "gen_key")
+        response = self._call(
+            "POST", "/gen_key", "key generation", json=body, headers={"Accept": "application/json"}
+        )
+        data = self._json(response, "gen_key")
         if not isinstance(data, dict) or "private_key" not in data or "public_key" not in data:
             raise RemoteError("key generation: unexpected answer from the HPC API")
         register_secret(data["private_key"])
@@ -205,10 +165,17 @@ class HpcApi:
         return data
 
     def patch_user(self, name: str, changes: dict[str, str], wait: float) -> Any:
-        """`PATCH /user`: change password/email/jAccount/contact method; blocks for 2FA."""
+        """`PATCH /user`: change password/email/jAccount/contact method; blocks for 2FA.
+
+        The body's field names are unverified (facts/sjtu.md): a rejection says so."""
         register_secret(changes.get("password"))
-        body = {"domain": self.site.api_domain, "name": name, **changes}
-        response = self._call("PATCH", "/user", "account update", json=body, wait=wait)
+        body = user_update_body(self.site, name, changes)
+        try:
+            response = self._call("PATCH", "/user", "account update", json=body, wait=wait)
+        except (BadInput, NotFound) as exc:
+            exc.hint = USER_UPDATE_UNVERIFIED
+            exc.details["unverified"] = "PATCH /user body"
+            raise
         try:
             return response.json()
         except ValueError:

@@ -23,6 +23,8 @@ API_URL_ENV = "HPCSKILLS_SJTU_API_URL"
 BUSINESSES = ("job", "data")
 POOL_KINDS = ("hot", "scratch", "cold")
 KEY = {"key": True}  # a record's name is its key in the profile's object, not a field
+# `PATCH /user` body fields, by the pack's names (what `account_update.fields` may rename)
+USER_UPDATE_FIELDS = ("name", "password", "email", "jAccount", "contactMethod")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,16 @@ class CertificateSettings:
 
     default_valid_seconds: int = 3600
     twofa_wait_seconds: int = 600
+
+
+@dataclass(frozen=True)
+class AccountUpdate:
+    """`PATCH /user`: no public source gives its body (facts/sjtu.md), so its field names
+    are the pack's guess until the profile says otherwise (`fields`: pack name → site name)."""
+
+    verified: bool = False
+    note: str | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -165,6 +177,7 @@ class SiteProfile:
     support: Support = Support()
     certificate: CertificateSettings = CertificateSettings()
     contact_methods: tuple[str, ...] = ("jwb", "email")
+    account_update: AccountUpdate = AccountUpdate()
     node_groups: Mapping[str, NodeGroup] = field(default_factory=dict)
     partitions: Mapping[str, Partition] = field(default_factory=dict)
     partition_aliases: Mapping[str, str] = field(default_factory=dict)
@@ -230,6 +243,18 @@ class SiteProfile:
                 hint="one of: " + ", ".join(self.node_groups),
             )
         return self.node_groups[name]
+
+    def home_root(self, node_group: str) -> str:
+        """The mount holding the homes of `node_group` (what `%H` means there)."""
+        group = self.node_group(node_group)
+        if group.home_pool is None:
+            raise site_invalid(f"node_groups.{node_group}.home_pool", "is missing")
+        return self.storage[group.home_pool].mount
+
+    @property
+    def user_update_fields(self) -> dict[str, str]:
+        """Wire name of each `PATCH /user` body field (the unverified guess unless set)."""
+        return {name: self.account_update.fields.get(name, name) for name in USER_UPDATE_FIELDS}
 
     def entry_node(self, name: str) -> EntryNode:
         """The entry node called `name`; BadInput `unknown_entry_node` naming the known ones."""
@@ -315,6 +340,19 @@ def _certificate(read: ObjectReader) -> CertificateSettings:
         read.integer("twofa_wait_seconds", 600, minimum=1),
     )
     read.done()
+    return settings
+
+
+def _account_update(read: ObjectReader) -> AccountUpdate:
+    settings = AccountUpdate(
+        read.flag("verified"), read.optional_text("note"), read.names("fields")
+    )
+    read.done()
+    for name in settings.fields:
+        if name not in USER_UPDATE_FIELDS:
+            raise site_invalid(
+                f"account_update.fields.{name}", "must be one of: " + ", ".join(USER_UPDATE_FIELDS)
+            )
     return settings
 
 
@@ -456,6 +494,7 @@ def parse_site(document: Any) -> SiteProfile:
         support=_support(read.table("support")),
         certificate=_certificate(read.table("certificate")),
         contact_methods=read.words("contact_methods", ("jwb", "email")),
+        account_update=_account_update(read.table("account_update")),
         node_groups={name: _node_group(name, r) for name, r in read.entries("node_groups")},
         partitions={name: _partition(name, r) for name, r in read.entries("partitions")},
         partition_aliases=read.names("partition_aliases"),
