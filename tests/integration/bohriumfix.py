@@ -97,8 +97,10 @@ class Bohrium:
         return result.data
 
     def requests_made(self, route: str) -> int:
-        """How many requests the simulator answered on one route (e.g. `job/add`)."""
-        return self.sim.stats().get("requests", {}).get(route, 0)
+        """How many requests the simulator answered on one route (e.g. `job/add`), in any
+        API version."""
+        counts = self.sim.stats().get("requests", {})
+        return counts.get(route, 0) + counts.get(f"v4/{route}", 0)
 
     def submitted_jobs(self) -> list[dict[str, Any]]:
         return [job for job in self.control("jobs") if job["submitted"]]
@@ -169,6 +171,8 @@ def make_env(base_url: str, tmp: Path, **extra: str) -> dict[str, str]:
         "OPENCLAW_CONFIG_PATH": str(config),
         "HOME": str(tmp / "home"),
         "BOHRIUM_ACCESS_KEY": "",
+        "BOHR_ACCESS_KEY": "",
+        "BOHRIUM_API_VERSIONS": "",
         "BOHRIUM_PROJECT_ID": "",
         **extra,
     }

@@ -31,6 +31,16 @@ def test_check_setup_reports_sources_and_never_the_key(bohrium: Bohrium) -> None
     no_key = bohrium.run("check_setup.py", env={"ACCESS_KEY": ""}).data
     assert no_key["ready"] is False and no_key["api"]["error"] == "no_access_key"
 
+    # a user coming from the platform's own skill has BOHR_ACCESS_KEY
+    official = bohrium.run(
+        "check_setup.py", env={"ACCESS_KEY": "", "BOHR_ACCESS_KEY": DEMO_ACCESS_KEY}
+    ).data
+    assert official["settings"]["access_key_source"] == "env:BOHR_ACCESS_KEY"
+    assert official["ready"] is True
+    versions = {row["operation"]: row for row in data["api_versions"]}
+    assert versions["job_add"]["default"] == "v4" and versions["job_add"]["fallback"] == "v2"
+    assert (versions["job_log"]["default"], versions["job_log"]["fallback"]) == ("v1", "")
+
     foreign = bohrium.run("check_setup.py", env={"PROJECT_ID": "155"}).data
     assert foreign["project"]["error"] == "permission_denied"
     assert foreign["ready"] is False
@@ -175,7 +185,7 @@ def test_waf_prone_command_is_wrapped_in_run_sh(bohrium: Bohrium) -> None:
 def test_retried_submit_does_not_create_a_second_job(bohrium: Bohrium) -> None:
     folder = bohrium.input_dir()
     # the platform accepts the job, then the connection drops before the answer arrives
-    bohrium.control("inject", {"kind": "drop", "method": "POST", "path": "/openapi/v2/job/add"})
+    bohrium.control("inject", {"kind": "drop", "method": "POST", "path": "/openapi/v4/job/add"})
     first = bohrium.submit(folder=folder)
     assert first["submitted"] is True
     assert "found by its tag" in first["recovered"]
@@ -188,14 +198,14 @@ def test_retried_submit_does_not_create_a_second_job(bohrium: Bohrium) -> None:
 
 def test_unconfirmed_submit_asks_for_a_rerun_that_finds_the_job(bohrium: Bohrium) -> None:
     folder = bohrium.input_dir()
-    bohrium.control("inject", {"kind": "drop", "method": "POST", "path": "/openapi/v2/job/add"})
+    bohrium.control("inject", {"kind": "drop", "method": "POST", "path": "/openapi/v4/job/add"})
     # the lookup before the submit works; the one after the lost answer fails
     bohrium.control(
         "inject",
         {
             "kind": "error",
             "method": "GET",
-            "path": "/openapi/v1/job/list",
+            "path": "/openapi/v4/job/list",
             "skip": 1,
             "count": 1,
             "code": 148888,
@@ -217,7 +227,7 @@ def test_submit_dropped_mid_answer_is_found_by_its_tag(bohrium: Bohrium) -> None
     folder = bohrium.input_dir()
     # the platform accepted the job; the answer breaks off half-way through its body
     bohrium.control(
-        "inject", {"kind": "drop-mid-body", "method": "POST", "path": "/openapi/v2/job/add"}
+        "inject", {"kind": "drop-mid-body", "method": "POST", "path": "/openapi/v4/job/add"}
     )
     first = bohrium.submit(folder=folder)
     assert first["submitted"] is True and "found by its tag" in first["recovered"]
@@ -228,11 +238,11 @@ def test_submit_dropped_mid_answer_is_found_by_its_tag(bohrium: Bohrium) -> None
 def test_submit_dropped_mid_answer_and_not_listed_says_outcome_unknown(bohrium: Bohrium) -> None:
     folder = bohrium.input_dir()
     bohrium.control(
-        "inject", {"kind": "drop-mid-body", "method": "POST", "path": "/openapi/v2/job/add"}
+        "inject", {"kind": "drop-mid-body", "method": "POST", "path": "/openapi/v4/job/add"}
     )
     bohrium.control(
         "inject",
-        {"kind": "error", "method": "GET", "path": "/openapi/v1/job/list", "skip": 1,
+        {"kind": "error", "method": "GET", "path": "/openapi/v4/job/list", "skip": 1,
          "count": 1, "code": 148888, "message": "rpc error"},
     )
     lost = bohrium.run(
@@ -251,7 +261,7 @@ def test_a_list_dropped_mid_answer_is_retried(bohrium: Bohrium) -> None:
     bohrium.submit()
     bohrium.control(
         "inject",
-        {"kind": "drop-mid-body", "method": "GET", "path": "/openapi/v1/job/list", "count": 2},
+        {"kind": "drop-mid-body", "method": "GET", "path": "/openapi/v4/job/list", "count": 2},
     )
     listed = bohrium.run("list_jobs.py")
     assert listed.returncode == 0, listed.describe()
@@ -329,7 +339,7 @@ def test_typed_errors(bohrium: Bohrium) -> None:
             "kind": "429",
             "method": "GET",
             "count": 2,
-            "path": "/openapi/v1/job/list",
+            "path": "/openapi/v4/job/list",
             "retry_after": 0,
         },
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -58,7 +59,7 @@ def zip_bytes(files: dict[str, bytes]) -> bytes:
 
 
 def upload(sim: BohriumSimulator, created: dict, data: bytes, name: str = "in.zip") -> str:
-    key = f"{created['storePath']}/input/{name}"
+    key = f"{created['storePath']}input/{name}"
     answer = requests.post(
         f"{sim.base_url}/api/upload/binary",
         data=data,
@@ -81,6 +82,8 @@ def submit(sim: BohriumSimulator, cmd: str = "python run.py", **extra: Any) -> i
         "jobName": "t",
         "jobType": "container",
         "ossPath": [key],
+        "inputFileType": 3,
+        "inputFileMethod": 1,
         "scassType": "c2_m4_cpu",
         "cmd": cmd,
         "imageName": "registry.dp.tech/dptech/ubuntu:20.04-py3.10",
@@ -100,7 +103,8 @@ def test_three_auth_forms_and_unauthorized(sim: BohriumSimulator) -> None:
     ):
         assert requests.get(url, timeout=T, **kwargs).json()["data"]["user_id"] == 10001
     denied = requests.get(url, headers={"Authorization": "Bearer nope"}, timeout=T)
-    assert denied.status_code == 200 and denied.json()["code"] == 2000
+    assert denied.status_code == 401 and denied.json()["code"] == 2000  # what bohriumsdk expects
+    assert requests.get(url, timeout=T).status_code == 401
 
 
 def test_jobs_move_through_phases_and_logs_grow(sim: BohriumSimulator) -> None:
@@ -143,7 +147,9 @@ def test_submission_checks(sim: BohriumSimulator) -> None:
         "jobId": created["jobId"],
         "projectId": 154,
         "jobType": "container",
-        "ossPath": [f"{created['storePath']}/input/missing.zip"],
+        "ossPath": [f"{created['storePath']}input/missing.zip"],
+        "inputFileType": 3,
+        "inputFileMethod": 1,
         "scassType": "c2_m4_cpu",
         "cmd": "python a.py",
         "imageName": "registry.dp.tech/dptech/ubuntu:20.04-py3.10",
@@ -164,8 +170,39 @@ def test_submission_checks(sim: BohriumSimulator) -> None:
     body["ossPath"] = [key]
     assert api(sim, "POST", "/v2/job/add", json={**body, "jobType": "vm"})["code"] == 140400
     assert api(sim, "POST", "/v2/job/add", json={**body, "imageName": "ubuntu"})["code"] != 0
+    no_mode = {k: v for k, v in body.items() if k != "inputFileMethod"}
+    assert api(sim, "POST", "/v2/job/add", json=no_mode)["code"] == 140400
+    # the SDK's default jobType "" and DPDispatcher's imageAddress are what real clients send
+    image = body.pop("imageName")
+    sdk_shaped = {**body, "jobType": "", "imageAddress": image}
+    assert api(sim, "POST", "/v2/job/add", json=sdk_shaped) == {
+        "code": 0,
+        "data": {"jobId": created["jobId"], "jobGroupId": created["jobGroupId"]},
+        "message": "success",
+    }
+    assert api(sim, "POST", "/v2/job/add", json=sdk_shaped)["code"] == 140409  # only once
+
+
+def test_per_file_input_as_the_sdks_submit_it(sim: BohriumSimulator) -> None:
+    created = api(sim, "POST", "/v1/job/create", json={"projectId": 154, "name": "x"})["data"]
+    assert created["storePath"].endswith("/") and "storeHost" not in created
+    body = {
+        "jobId": created["jobId"],
+        "projectId": 154,
+        "jobType": "",
+        "ossPath": [created["storePath"]],
+        "inputFileType": 2,
+        "inputFileMethod": 4,
+        "scassType": "c2_m4_cpu",
+        "cmd": "python run.py",
+        "imageName": "registry.dp.tech/dptech/ubuntu:20.04-py3.10",
+    }
+    assert api(sim, "POST", "/v2/job/add", json=body)["code"] == 140404  # nothing uploaded
+    upload(sim, created, b"print(1)", "run.py")
     assert api(sim, "POST", "/v2/job/add", json=body)["code"] == 0
-    assert api(sim, "POST", "/v2/job/add", json=body)["code"] == 140409  # only once
+    files = api(sim, "GET", f"/v1/job/{created['jobId']}")["data"]["jobFiles"]["inputFiles"]
+    assert [f["name"] for f in files] == ["run.py"]
+    assert requests.get(files[0]["url"], timeout=T).content == b"print(1)"
 
 
 def test_storage_tokens_are_scoped(sim: BohriumSimulator) -> None:
@@ -178,7 +215,7 @@ def test_storage_tokens_are_scoped(sim: BohriumSimulator) -> None:
         headers={
             "Authorization": "Bearer wrong",
             storage_param.HEADER: storage_param.encode(
-                {"path": f"{created['storePath']}/input/a.zip"}
+                {"path": f"{created['storePath']}input/a.zip"}
             ),
         },
     )
@@ -193,12 +230,15 @@ def test_storage_tokens_are_scoped(sim: BohriumSimulator) -> None:
         },
     )
     assert outside.status_code == 403
+    _header, claims, _signature = created["token"].split(".")  # a JWT, as lbg decodes it
+    payload = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+    assert {"appKey", "tag"} <= set(payload)
 
 
 def test_multipart_reassembles_in_order_and_checks_receipts(sim: BohriumSimulator) -> None:
     created = api(sim, "POST", "/v1/job/create", json={"projectId": 154, "name": "x"})["data"]
     token = {"Authorization": f"Bearer {created['token']}"}
-    key = f"{created['storePath']}/input/big.zip"
+    key = f"{created['storePath']}input/big.zip"
     data = zip_bytes({"big.bin": bytes(range(256)) * 4000})
     init = requests.post(
         f"{sim.base_url}/api/upload/multipart/init", json={"path": key}, headers=token, timeout=T
@@ -268,6 +308,11 @@ def test_groups_list_filters_and_group_terminate(sim: BohriumSimulator) -> None:
     today = time.strftime("%Y-%m-%d", time.gmtime())
     listed = api(sim, "GET", "/v1/job/groups", params={"startTime": today, "searchKey": "EXP"})
     assert [g["id"] for g in listed["data"]["items"]] == [gid]
+    assert listed["data"]["items"][0]["jobName"] == "exp-a"  # lbg's field names
+    by_program = api(sim, "GET", "/v1/job/groups", params={"program_id": 154, "page": 0})
+    assert [g["id"] for g in by_program["data"]["items"]] == [gid]  # page 0 reads as 1
+    assert api(sim, "GET", "/v1/job/groups", params={"page": 2})["data"]["items"] == []
+    assert api(sim, "GET", "/v1/job/groups", params={"projectId": 154})["code"] == 140400
     assert (
         api(sim, "GET", "/v1/job/groups", params={"endTime": "2000-01-01"})["data"]["items"] == []
     )
@@ -298,6 +343,8 @@ def test_list_pages_and_seed(sim: BohriumSimulator) -> None:
     assert first["items"][0]["id"] > last["items"][-1]["id"]  # newest first
     finished = api(sim, "GET", "/v1/job/list", params={"status": 2, "pageSize": 1})["data"]
     assert finished["total"] == 250
+    everything = api(sim, "GET", "/v1/job/list", params={"groupId": -1})["data"]  # lbg: all
+    assert everything["total"] == 250
     assert api(sim, "GET", "/v1/job/list", params={"projectId": 155})["code"] == 290007
 
 
@@ -356,3 +403,39 @@ def test_cli_prints_the_base_url_first(tmp_path: Any) -> None:
     finally:
         process.terminate()
         assert process.wait(timeout=T) == 0
+
+
+def test_detail_types_and_files_as_the_sdk_struct_has_them(sim: BohriumSimulator) -> None:
+    sim.configure(running=0.0)
+    job_id = submit(sim, outFiles=["out/"])
+    job = api(sim, "GET", f"/v1/job/{job_id}")["data"]
+    assert isinstance(job["bohrId"], int) and job["bohrId"] != job_id
+    assert isinstance(job["cost"], str) and isinstance(job["spendTime"], int)
+    for kind in ("logFiles", "inputFiles", "outFiles"):
+        entry = job["jobFiles"][kind][0]
+        assert {"name", "url", "updateTime", "size", "sizeH"} <= set(entry), kind
+    log_url = job["jobFiles"]["logFiles"][0]["url"]
+    assert "finished" in requests.get(log_url, timeout=T).text
+    out = job["jobFiles"]["outFiles"]
+    assert [(f["name"], f["url"]) for f in out] == [("out.zip", job["resultUrl"])]
+    assert out[0]["size"] == len(requests.get(job["resultUrl"], timeout=T).content)
+    answer = api(sim, "GET", f"/v1/job/{job_id}/log")["data"]
+    assert set(answer) == {"log", "page", "pageSize", "total"}  # no invented logFiles here
+
+
+def test_tiefblue_object_operations(sim: BohriumSimulator) -> None:
+    created = api(sim, "POST", "/v1/job/create", json={"projectId": 154, "name": "x"})["data"]
+    key = upload(sim, created, b"hello", "a.txt")
+    token = {"Authorization": f"Bearer {created['token']}"}
+    meta = requests.get(f"{sim.base_url}/api/meta/{key}", headers=token, timeout=T).json()
+    assert meta["data"]["size"] == 5
+    moved = requests.get(
+        f"{sim.base_url}/api/download/{key}", headers=token, timeout=T, allow_redirects=False
+    )
+    assert moved.status_code == 302
+    assert requests.get(moved.headers["Location"], timeout=T).content == b"hello"
+    assert requests.get(f"{sim.base_url}/api/meta/{key}", timeout=T).status_code == 401
+    gone = requests.delete(f"{sim.base_url}/api/delete/{key}", headers=token, timeout=T)
+    assert gone.json()["code"] == 0 and key not in sim.objects
+    after = requests.get(f"{sim.base_url}/api/meta/{key}", headers=token, timeout=T)
+    assert after.status_code == 404

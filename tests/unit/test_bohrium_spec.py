@@ -80,8 +80,11 @@ def test_add_payload_and_job_json() -> None:
         "maxRunTime": 30,
         "datasetPath": [],
         "jobGroupId": 22,
-        "downloadPath": "/personal",
+        "downloadPath": "/personal/9e80b182-75a8-5579-b756-bb139fc87327_temp.zip",
     }
+    # a file under the result directory, as the platform's clients send it; fixed per job
+    assert add_payload(spec, 11, "k", 22)["downloadPath"] == payload["downloadPath"]
+    assert add_payload(spec, 12, "k", 22)["downloadPath"] != payload["downloadPath"]
     assert JobSpec(command="x").to_job_json() == {
         "command": "x",
         "job_type": "container",

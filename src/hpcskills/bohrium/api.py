@@ -1,11 +1,16 @@
 """Client of the Bohrium OpenAPI (`{OPENAPI_HOST}/openapi/...`): every job and group call.
 
-Reads retry on timeouts, connection faults, 429 and 5xx (core.http). Writes are sent once;
-only a 429 (the platform refused before doing anything) is waited out and re-sent.
+Each operation speaks the version `routes` gives it (v4 where verified), falling back to the
+older one when the host answers HTTP 404. Every call carries the key as `Authorization:
+Bearer` and as an `accessKey` header (the platform's clients use one or the other; never the
+URL form, which ends up in logs). Reads retry on timeouts, connection faults, 429 and 5xx
+(core.http). Writes are sent once; only a 429 (refused before anything happened) is waited
+out and re-sent.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,6 +19,7 @@ import requests
 
 from hpcskills.bohrium.config import BohriumConfig
 from hpcskills.bohrium.envelope import Hinter, unwrap
+from hpcskills.bohrium.routes import OPERATIONS, path_of
 from hpcskills.core.errors import RemoteError
 from hpcskills.core.http import HttpSession
 
@@ -23,8 +29,34 @@ WRITE_429_RETRIES = 3
 DEFAULT_TIMEOUT = (10.0, 60.0)
 
 
+ALL_GROUPS = -1  # groupId meaning "every job" (lbg, v4 clients)
+Request = tuple[dict[str, int], dict[str, Any] | None, dict[str, Any] | None]  # ids, query, body
+
+
 def _no_hint(_text: str) -> str | None:
     return None
+
+
+def _quiet(_line: str) -> None:
+    return None
+
+
+def decode_log(value: Any) -> str:
+    """The log text whichever way it comes: plain text, or (as lbg decodes it) a JSON
+    string holding `{"log": text or [lines]}` or a list of lines (pure)."""
+    if isinstance(value, list):
+        return "\n".join(decode_log(line) for line in value)
+    if isinstance(value, dict):
+        return decode_log(value.get("log", ""))
+    text = "" if value is None else str(value)
+    if text[:1] in ("{", "["):
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            return text
+        if isinstance(decoded, dict | list):
+            return decode_log(decoded)
+    return text
 
 
 def _retry_after(response: requests.Response, attempt: int) -> float:
@@ -49,6 +81,7 @@ class BohriumApi:
         hint_for: Hinter = _no_hint,
         http: HttpSession | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        report: Callable[[str], None] = _quiet,
     ) -> None:
         self.config = config
         self.hint_for = hint_for
@@ -56,6 +89,12 @@ class BohriumApi:
             config.api_base, timeout=DEFAULT_TIMEOUT, service="the Bohrium OpenAPI", sleep=sleep
         )
         self._sleep = sleep
+        self.report = report
+        self.versions = {
+            op: config.api_versions.get(op, operation.default)
+            for op, operation in OPERATIONS.items()
+        }
+        self.bohr_ids: dict[int, int] = {}  # job id → bohrId, learned from answers
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -69,7 +108,8 @@ class BohriumApi:
         body: dict[str, Any] | None = None,
     ) -> Any:
         """One API call; returns `data` of the envelope or raises the typed error."""
-        headers = {"Authorization": f"Bearer {self.config.require_key()}"}
+        key = self.config.require_key()
+        headers = {"Authorization": f"Bearer {key}", "accessKey": key}
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         method = method.upper()
         for attempt in range(WRITE_429_RETRIES + 1):
@@ -83,17 +123,56 @@ class BohriumApi:
             response.status_code, response.text, _json_or_none(response), operation, self.hint_for
         )
 
+    def _op(
+        self,
+        op: str,
+        method: str,
+        operation: str,
+        build: Callable[[str], Request],
+        version: str | None = None,
+    ) -> Any:
+        """`op` in its version (or `version`); on HTTP 404 once more in the older version."""
+        version = version or self.versions[op]
+        ids, params, body = build(version)
+        try:
+            return self.call(
+                method, path_of(op, version, **ids), operation, params=params, body=body
+            )
+        except RemoteError as exc:
+            fallback = OPERATIONS[op].fallback
+            if exc.type != "endpoint_not_found" or fallback is None or fallback == version:
+                raise
+        self.report(
+            f"{operation}: {self.config.openapi_host} does not serve the {version} route "
+            f"(HTTP 404); using {fallback} for the rest of this run"
+        )
+        self.versions[op] = fallback
+        ids, params, body = build(fallback)
+        return self.call(method, path_of(op, fallback, **ids), operation, params=params, body=body)
+
+    def _learn(self, job: Any) -> None:
+        """Remember a job's bohrId (v4 detail is addressed by it)."""
+        if isinstance(job, dict):
+            job_id, bohr_id = job.get("id") or job.get("jobId"), job.get("bohrId")
+            if isinstance(job_id, int) and isinstance(bohr_id, int) and bohr_id:
+                self.bohr_ids[job_id] = bohr_id
+
     # -- jobs ------------------------------------------------------------------------------
 
     def create_job(self, project_id: int, name: str, group_id: int | None = None) -> dict[str, Any]:
-        """`POST v1/job/create`: a job record plus a storage token for its input."""
-        body = {"projectId": project_id, "name": name, "bohrGroupId": group_id or 0}
-        return _object(self.call("POST", "/v1/job/create", "create job", body=body), "job/create")
+        """`job/create`: a job record plus a storage token for its input."""
+
+        def build(version: str) -> Request:
+            group_field = "BohrGroupId" if version == "v4" else "bohrGroupId"
+            return {}, None, {"projectId": project_id, "name": name, group_field: group_id or 0}
+
+        data = self._op("job_create", "POST", "create job", build)
+        return _object(data, "job/create")
 
     def add_job(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """`POST v2/job/add`: submit the created job for scheduling (never retried)."""
+        """`job/add`: submit the created job for scheduling (never retried)."""
         try:
-            data = self.call("POST", "/v2/job/add", "submit job", body=payload)
+            data = self._op("job_add", "POST", "submit job", lambda _v: ({}, None, payload))
         except RemoteError as exc:
             if exc.type != "outcome_unknown":
                 raise
@@ -104,7 +183,10 @@ class BohriumApi:
                 hint=exc.hint,
                 retryable=True,
             ) from exc
-        return _object(data, "job/add")
+        added = _object(data, "job/add")
+        if isinstance(added.get("bohrJobId"), int) and isinstance(payload.get("jobId"), int):
+            self.bohr_ids[payload["jobId"]] = added["bohrJobId"]
+        return added
 
     def list_page(
         self,
@@ -115,15 +197,23 @@ class BohriumApi:
         group_id: int | None = None,
         project_id: int | None = None,
     ) -> dict[str, Any]:
-        """`GET v1/job/list` (1-based pages, newest first)."""
-        params = {
-            "page": page,
-            "pageSize": min(page_size, MAX_PAGE_SIZE),
-            "status": status,
-            "groupId": group_id,
-            "projectId": project_id,
-        }
-        return _object(self.call("GET", "/v1/job/list", "list jobs", params=params), "job/list")
+        """`job/list` (1-based pages, newest first)."""
+
+        def build(version: str) -> Request:
+            group = group_id if group_id is not None or version == "v1" else ALL_GROUPS
+            params = {
+                "page": page,
+                "pageSize": min(page_size, MAX_PAGE_SIZE),
+                "status": status,
+                "groupId": group,
+                "projectId": project_id,
+            }
+            return {}, params, None
+
+        data = _object(self._op("job_list", "GET", "list jobs", build), "job/list")
+        for item in data.get("items") or []:
+            self._learn(item)
+        return data
 
     def iter_jobs(
         self,
@@ -154,46 +244,69 @@ class BohriumApi:
                 return
             page += 1
 
-    def job(self, job_id: int) -> dict[str, Any]:
-        """`GET v1/job/{id}`: the job object."""
-        return _object(self.call("GET", f"/v1/job/{job_id}", f"job {job_id}"), "job detail")
+    def job(self, job_id: int, bohr_id: int | None = None) -> dict[str, Any]:
+        """The job object: `v4/job/detail/{bohrId}` when its bohrId is known, else
+        `v1/job/{id}`."""
+        bohr = bohr_id or self.bohr_ids.get(job_id)
+
+        def build(version: str) -> Request:
+            return {"job_id": job_id, "bohr_id": bohr or 0}, None, None
+
+        version = None if bohr else "v1"
+        data = _object(self._op("job_detail", "GET", f"job {job_id}", build, version), "detail")
+        self._learn(data)
+        return data
 
     def log(
         self, job_id: int, *, page: int = -1, page_size: int = LOG_PAGE_BYTES
     ) -> dict[str, Any]:
-        """`GET v1/job/{id}/log`: one page of STDOUTERR (`page=-1`: the last one)."""
+        """`GET v1/job/{id}/log`: one page of STDOUTERR (`page=-1`: the last one), decoded."""
         params = {"logFile": "STDOUTERR", "page": page, "pageSize": page_size}
-        data = self.call("GET", f"/v1/job/{job_id}/log", f"log of job {job_id}", params=params)
-        return data if isinstance(data, dict) else {"log": str(data or "")}
+        data = self._op(
+            "job_log", "GET", f"log of job {job_id}", lambda _v: ({"job_id": job_id}, params, None)
+        )
+        answer = data if isinstance(data, dict) else {"log": data}
+        return {**answer, "log": decode_log(answer.get("log"))}
 
     def stop(self, action: str, job_id: int) -> None:
         """terminate, kill or delete one job."""
-        path = {"terminate": "terminate", "kill": "kill", "delete": "del"}[action]
-        self.call("POST", f"/v1/job/{path}/{job_id}", f"{action} job {job_id}")
+        op = {"terminate": "job_terminate", "kill": "job_kill", "delete": "job_delete"}[action]
+        self._op(op, "POST", f"{action} job {job_id}", lambda _v: ({"job_id": job_id}, None, None))
 
     def rename(self, job_id: int, name: str) -> None:
-        self.call("POST", f"/v1/job/{job_id}/modify", f"rename job {job_id}", body={"name": name})
+        self._op(
+            "job_rename",
+            "POST",
+            f"rename job {job_id}",
+            lambda _v: ({"job_id": job_id}, None, {"name": name}),
+        )
 
     def view_conf(self, job_id: int) -> dict[str, Any]:
         """`GET v1/job/view/conf/{id}`: file access of a job (holds a storage token)."""
-        data = self.call("GET", f"/v1/job/view/conf/{job_id}", f"file access of job {job_id}")
+        data = self._op(
+            "job_view_conf",
+            "GET",
+            f"file access of job {job_id}",
+            lambda _v: ({"job_id": job_id}, None, None),
+        )
         return _object(data, "job/view/conf")
 
     def snapshot(self, job_id: int) -> Any:
-        return self.call("GET", f"/v1/job/{job_id}/snapshot", f"snapshot of job {job_id}")
+        return self._op(
+            "job_snapshot",
+            "GET",
+            f"snapshot of job {job_id}",
+            lambda _v: ({"job_id": job_id}, None, None),
+        )
 
     def whoami(self) -> dict[str, Any]:
-        return _object(self.call("GET", "/v1/ak/get", "who am I"), "ak/get")
+        return _object(self._op("whoami", "GET", "who am I", lambda _v: ({}, None, None)), "ak")
 
     # -- groups ----------------------------------------------------------------------------
 
     def create_group(self, name: str, project_id: int) -> int:
-        data = self.call(
-            "POST",
-            "/v1/job_group/add",
-            "create job group",
-            body={"name": name, "projectId": project_id},
-        )
+        body = {"name": name, "projectId": project_id}
+        data = self._op("job_group_add", "POST", "create job group", lambda _v: ({}, None, body))
         group_id = group_id_of(data)
         if group_id is None:
             raise RemoteError("create job group: the answer holds no group id", type="bad_response")
@@ -209,21 +322,22 @@ class BohriumApi:
         end: str | None = None,
         search: str | None = None,
     ) -> dict[str, Any]:
-        """`GET v1/job/groups` (0-based pages)."""
+        """`GET v1/job/groups` as the company's lbg client calls it (1-based pages,
+        `program_id`)."""
         params = {
             "page": page,
             "pageSize": min(page_size, MAX_PAGE_SIZE),
-            "projectId": project_id,
+            "program_id": project_id,
             "startTime": start,
             "endTime": end,
             "searchKey": search,
         }
-        data = self.call("GET", "/v1/job/groups", "list job groups", params=params)
+        data = self._op("group_list", "GET", "list job groups", lambda _v: ({}, params, None))
         return _object(data, "job/groups")
 
     def iter_groups(self, *, limit: int | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
         """Groups page by page until `limit` or the end."""
-        page, seen = 0, 0
+        page, seen = 1, 0
         size = MAX_PAGE_SIZE if limit is None else max(1, min(limit, MAX_PAGE_SIZE))
         while True:
             data = self.groups_page(page, size, **filters)
@@ -234,24 +348,22 @@ class BohriumApi:
                 seen += 1
                 yield item
             total = data.get("total")
-            if len(items) < size or (isinstance(total, int) and (page + 1) * size >= total):
+            if len(items) < size or (isinstance(total, int) and page * size >= total):
                 return
             page += 1
 
     def stop_group(self, action: str, group_id: int) -> None:
         """terminate or delete a job group."""
-        path = {
-            "terminate": f"/v1/job/terminate/group/{group_id}",
-            "delete": f"/v1/job/group/del/{group_id}",
-        }[action]
-        self.call("POST", path, f"{action} job group {group_id}")
+        op = {"terminate": "group_terminate", "delete": "group_delete"}[action]
+        ids = {"group_id": group_id}
+        self._op(op, "POST", f"{action} job group {group_id}", lambda _v: (ids, None, None))
 
     def rename_group(self, group_id: int, name: str) -> None:
-        self.call(
+        self._op(
+            "group_rename",
             "POST",
-            f"/v1/job_group/{group_id}/modify",
             f"rename job group {group_id}",
-            body={"name": name},
+            lambda _v: ({"group_id": group_id}, None, {"name": name}),
         )
 
 

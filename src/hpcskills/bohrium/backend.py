@@ -39,6 +39,22 @@ def object_key(store_path: str, job_name: str) -> str:
     return f"{store_path.rstrip('/')}/input/{safe[:100]}.zip"
 
 
+def log_file_url(job: dict[str, Any]) -> str | None:
+    """The STDOUTERR URL of a job's detail: `jobFiles.logFiles[]` (v1) or `logFiles[]` (v4);
+    the first file with a URL when none is named STDOUTERR."""
+    files = job.get("jobFiles") if isinstance(job.get("jobFiles"), dict) else {}
+    entries = [
+        entry
+        for group in (files.get("logFiles"), job.get("logFiles"))
+        if isinstance(group, list)
+        for entry in group
+        if isinstance(entry, dict) and entry.get("url")
+    ]
+    named = [entry for entry in entries if entry.get("name") == "STDOUTERR"]
+    chosen = (named or entries)[:1]
+    return str(chosen[0]["url"]) if chosen else None
+
+
 class ApiBackend:
     """Job operations over the Bohrium OpenAPI and tiefblue."""
 
@@ -71,11 +87,11 @@ class ApiBackend:
         return str(data.get("log") or "")
 
     def save_log(self, job_id: int, target: Path) -> dict[str, Any]:
-        """The whole STDOUTERR log into `target`, fetched anew each time (it grows)."""
-        data = self.api.log(job_id, page=-1)
-        files = [f for f in data.get("logFiles") or [] if isinstance(f, dict) and f.get("url")]
-        if files:
-            return download.fetch(str(files[0]["url"]), target, report=self.report, fresh=True)
+        """The whole STDOUTERR log into `target`, fetched anew each time (it grows): from the
+        log file's URL in the job's detail (as lbg does), else page by page."""
+        url = log_file_url(self.api.job(job_id))
+        if url:
+            return download.fetch(url, target, report=self.report, fresh=True)
         part = download.part_path(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         size, page = 0, 1

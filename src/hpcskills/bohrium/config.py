@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from hpcskills.bohrium.routes import parse_versions
 from hpcskills.core.errors import AuthRequired, BadInput
 from hpcskills.core.http import check_header_value
 from hpcskills.core.openclaw_config import SkillEntry, load_skill_entry
@@ -19,16 +20,18 @@ from hpcskills.core.redact import register_secret
 from hpcskills.core.urls import check_base_url
 
 SKILL_NAME = "bohrium-job"
-KEY_VARS = ("ACCESS_KEY", "BOHRIUM_ACCESS_KEY")
+# BOHR_ACCESS_KEY: the platform's own 2026 skill (facts/bohrium.md)
+KEY_VARS = ("ACCESS_KEY", "BOHRIUM_ACCESS_KEY", "BOHR_ACCESS_KEY")
 PROJECT_VARS = ("PROJECT_ID", "BOHRIUM_PROJECT_ID")
 OPENAPI_VAR = "OPENAPI_HOST"
+VERSIONS_VAR = "BOHRIUM_API_VERSIONS"  # e.g. job_list=v1,job_detail=v1 (bohrium/routes.py)
 TIEFBLUE_VAR = "TIEFBLUE_HOST"
 DEFAULT_OPENAPI_HOST = "https://open.bohrium.com"
 DEFAULT_TIEFBLUE_HOST = "https://tiefblue.dp.tech"
 SETUP_HINT = (
-    "set ACCESS_KEY in the environment, or in ~/.openclaw/openclaw.json under "
-    'skills.entries["bohrium-job"] (apiKey or env.ACCESS_KEY); the key is on the Bohrium web '
-    "site under Settings → Access Key"
+    "set ACCESS_KEY (or BOHR_ACCESS_KEY) in the environment, or in ~/.openclaw/openclaw.json "
+    'under skills.entries["bohrium-job"] (apiKey or env.ACCESS_KEY); the key is on the '
+    "Bohrium web site under Settings → Access Key"
 )
 
 
@@ -42,6 +45,7 @@ class BohriumConfig:
     tiefblue_host: str
     sources: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    api_versions: dict[str, str] = field(default_factory=dict)  # chosen over routes' defaults
 
     @property
     def api_base(self) -> str:
@@ -79,6 +83,10 @@ class BohriumConfig:
             "project_id": {"value": self.project_id, "source": self.sources.get("project_id")},
             "openapi_host": {"value": self.openapi_host, "source": self.sources["openapi_host"]},
             "tiefblue_host": {"value": self.tiefblue_host, "source": self.sources["tiefblue_host"]},
+            "api_versions": {
+                "chosen": dict(self.api_versions),
+                "source": self.sources.get("api_versions", "default"),
+            },
             "notes": list(self.notes),
         }
 
@@ -151,6 +159,10 @@ def resolve_config(env: Mapping[str, str], entry: SkillEntry) -> BohriumConfig:
         notes += host_notes
         hosts[label] = normalize_host(value or default, var)
         sources[label] = source or "default"
+    versions_text, versions_source, versions_notes = _first((VERSIONS_VAR,), env, entry)
+    notes += versions_notes
+    if versions_source:
+        sources["api_versions"] = versions_source
     return BohriumConfig(
         access_key=key,
         project_id=_project(project_text, project_source),
@@ -158,6 +170,7 @@ def resolve_config(env: Mapping[str, str], entry: SkillEntry) -> BohriumConfig:
         tiefblue_host=hosts["tiefblue_host"],
         sources=sources,
         notes=tuple(notes),
+        api_versions=parse_versions(versions_text),
     )
 
 

@@ -45,5 +45,5 @@ def open_context(skill_dir: Path, backend: str = "api") -> Context:
     if backend == "cli":
         chosen = CliBackend(config, log, hint_for=catalog.hint_for)
     else:
-        chosen = ApiBackend(BohriumApi(config, hint_for=catalog.hint_for), log)
+        chosen = ApiBackend(BohriumApi(config, hint_for=catalog.hint_for, report=log), log)
     return Context(config, catalog, chosen)

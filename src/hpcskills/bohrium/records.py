@@ -73,14 +73,23 @@ def job_record(raw: dict[str, Any], *, full: bool = False) -> dict[str, Any]:
     return record
 
 
+def group_job_count(raw: dict[str, Any]) -> int | None:
+    """How many jobs a group holds: lbg's per-status counts summed, else a count field."""
+    counts = raw.get("status")
+    if isinstance(counts, list) and all(isinstance(c, int) for c in counts):
+        return sum(counts)
+    count = _first(raw, "jobCount", "total")
+    return count if isinstance(count, int) else None
+
+
 def group_record(raw: dict[str, Any]) -> dict[str, Any]:
-    """A job group as the scripts print it."""
+    """A job group as the scripts print it (lbg names the group `jobName`)."""
     return {
         "group_id": _first(raw, "id", "groupId", "jobGroupId"),
-        "name": _first(raw, "name", "groupName", "jobGroupName"),
-        "project_id": _first(raw, "projectId"),
+        "name": _first(raw, "name", "groupName", "jobGroupName", "jobName"),
+        "project_id": _first(raw, "projectId", "program_id"),
         "created": _first(raw, "createTime"),
-        "jobs": _first(raw, "jobCount", "total"),
+        "jobs": group_job_count(raw),
     }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from hpcskills.bohrium.api import BohriumApi
 from hpcskills.bohrium.bohr_cli import find_bohr, parse_version
 from hpcskills.bohrium.config import SETUP_HINT, load_config
+from hpcskills.bohrium.routes import table
 from hpcskills.core.errors import HpcError
 
 WHO_FIELDS = ("user_id", "userId", "orgId", "org_id", "nickname", "email")
@@ -38,7 +39,7 @@ def _failure(exc: HpcError) -> dict[str, Any]:
 def check_setup() -> dict[str, Any]:
     """Settings with their sources (never the key), reachability, project access, bohr."""
     config = load_config()
-    result: dict[str, Any] = {"settings": config.describe()}
+    result: dict[str, Any] = {"settings": config.describe(), "api_versions": table()}
     problems: list[str] = []
     if not config.access_key:
         result["api"] = {"ok": False, "error": "no_access_key", "hint": SETUP_HINT}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import uuid
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,15 @@ def build_spec(
     return JobSpec(**merged)
 
 
+def download_path(result_path: str | None, job_id: int) -> str | None:
+    """`downloadPath` as the platform's clients send it: a zip file path under the result
+    directory (`<dir>/<uuid>_temp.zip`), the uuid fixed per job so a retry sends the same."""
+    if not result_path:
+        return None
+    name = uuid.uuid5(uuid.NAMESPACE_URL, f"bohrium-job:{job_id}")
+    return f"{result_path.rstrip('/')}/{name}_temp.zip"
+
+
 def add_payload(
     spec: JobSpec, job_id: int, object_key: str, group_id: int | None
 ) -> dict[str, Any]:
@@ -147,6 +157,6 @@ def add_payload(
         "maxRescheduleTimes": spec.max_reschedule_times,
         "datasetPath": list(spec.dataset_path),
         "jobGroupId": group_id or spec.job_group_id,
-        "downloadPath": spec.result_path,
+        "downloadPath": download_path(spec.result_path, job_id),
     }
     return {key: value for key, value in payload.items() if value is not None}

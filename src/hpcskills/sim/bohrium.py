@@ -1,9 +1,21 @@
 """Local simulator of the Bohrium OpenAPI and tiefblue storage (facts/bohrium.md), one port.
 
 OpenAPI under ``/openapi`` (envelope ``{"code", "data", "message"}``, HTTP 200 also for
-business errors), tiefblue uploads under ``/api/upload``, pre-signed result and log files
-under ``/_files``. The access key is accepted as ``Authorization: Bearer``, as an
-``accessKey`` header or as an ``accessKey`` query parameter.
+business errors; HTTP 401 with code 2000 for a missing or unknown key), tiefblue under
+``/api`` (uploads, download redirect, meta, delete), pre-signed result, log and input files
+under ``/_files``. The access key is accepted the ways the platform's own clients send it
+(facts/bohrium-clients.md): ``Authorization: Bearer`` (official skill, bohrium-sdk), an
+``accessKey`` header (seed, bohrium-open-sdk) or an ``accessKey`` query parameter
+(bohrium-sdk, DPDispatcher).
+
+Shapes follow the platform's clients, and each one's source is recorded in
+``tests/fixtures/bohrium/shapes.json``: v1/v2 as bohrium-sdk 0.15 and bohrium-open-sdk 1.0.5
+send and read them, v4 (``job_group/add``, ``job/create``, ``job/add``, ``job/kill``,
+``job/list``, ``job/detail/{bohrId}``) as the platform's 2026 skill sends it, group listing as
+the company's ``lbg`` client reads it. No ``storeHost`` in v1 ``job/create`` and no
+``bohrJobId`` in v2 ``job/add`` (only v4 answers carry them); ``storePath`` ends with ``/``;
+the storage token is a JWT; ``bohrId`` is a number, ``cost`` a string, ``spendTime`` whole
+seconds; ``jobFiles.*[]`` entries carry ``url``.
 
 Jobs move with time after ``v2/job/add``: pending (0) → scheduling (3) → running (1) →
 finished (2) or failed (-1), per the scenario (seconds per phase, fixed for a job when it is
@@ -31,6 +43,8 @@ Control namespace (loopback only, for tests, the demo and the benchmark):
   "failed", "hold": false}`` (hold: stay in that phase until advanced again)
 - ``POST /_sim/seed`` ``{"count": 2000}``: finished jobs for list benchmarks
 - ``GET /_sim/jobs``, ``GET /_sim/objects``, ``GET /_sim/stats``
+- ``GET /_sim/requests``: the request log (method, path, query names, and which key forms
+  came: ``bearer``, ``accessKey`` header, ``accessKey`` query; never a value)
 - ``POST|PUT /_sim/sink``: stores a body of any size and answers its size (a plain upload, the
   benchmark's reference)
 """
@@ -53,6 +67,7 @@ import time
 import uuid
 import zipfile
 import zlib
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timezone
@@ -68,6 +83,7 @@ from hpcskills.sim.httpbase import (
     _RequestHandler,
     json_response,
 )
+from hpcskills.sim.jwt import storage_token
 
 DEMO_ACCESS_KEY = "sim-demo-bohrium-access-key-5f2b9c1e"  # fake, for the demo and tests
 OTHER_ACCESS_KEY = "sim-other-bohrium-access-key-8d4a7e20"  # fake, another user
@@ -75,8 +91,13 @@ DEMO_PROJECT = 154
 OTHER_PROJECT = 155
 FIRST_JOB_ID = 22153600
 FIRST_GROUP_ID = 15954300
+FIRST_BOHR_ID = 9800001
+ALL_GROUPS = -1  # lbg's groupId for "all jobs"
+INPUT_MODES = {(3, 1): "zip", (2, 4): "files"}  # (inputFileType, inputFileMethod)
+JOB_TYPES = ("container", "")  # "" is bohrium-sdk's JobAddRequest default
 MAX_PAGE_SIZE = 100
 MAX_LOG_STEPS = 5000
+REQUEST_LOG_SIZE = 10000
 STREAMED_PATHS = frozenset({"/api/upload/binary", "/api/upload/multipart/upload", "/_sim/sink"})
 CODE_UNAUTHORIZED = 2000
 CODE_NO_SNAPSHOT = 1000
@@ -159,6 +180,7 @@ class SimJob:
     stop: tuple[str, float] | None = None  # (terminate|kill|cancel, when)
     hold: int | None = None  # a status the job stays in until advanced (tests, demo)
     timing: tuple[float, float, float] | None = None  # pending, scheduling, running seconds
+    bohr_id: int = 0
 
 
 @dataclass
@@ -264,6 +286,16 @@ def log_text(job: SimJob, now: float, sc: Scenario) -> str:
     elif status in (-1, 0) and job.outcome == "failed" and seconds >= phases(job, sc)[2]:
         lines.append("Error: the command exited with code 1")
     return "\n".join(lines) + "\n"
+
+
+def size_text(size: int) -> str:
+    """`sizeH` of a file entry: 1.5 KB style."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
 
 
 def waf_blocks(command: str) -> bool:
@@ -393,19 +425,21 @@ def ok(data: Any = None) -> Response:
     )
 
 
-def fail(code: int, message: str) -> Response:
+def fail(code: int, message: str, status: int = 200) -> Response:
     return json_response(
-        {"code": code, "data": None, "message": message, "error": {"code": code, "msg": message}}
+        {"code": code, "data": None, "message": message, "error": {"code": code, "msg": message}},
+        status,
     )
 
 
 class Answer(Exception):
-    """Raised inside handlers to answer with a business-error envelope."""
+    """Raised inside handlers to answer with a business-error envelope (HTTP `status`)."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, status: int = 200) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.status = status
 
 
 # -- the simulator ---------------------------------------------------------------------------
@@ -446,11 +480,13 @@ class BohriumSimulator(SimulatorBase):
         self.objects: dict[str, dict[str, Any]] = {}
         self.uploads: dict[str, dict[str, Any]] = {}
         self.injections: list[Injection] = []
+        self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
         self.url_secret = secrets.token_bytes(16)
         self.clock = time.time
         self._lock = threading.RLock()
         self._next_job = FIRST_JOB_ID
         self._next_group = FIRST_GROUP_ID
+        self._next_bohr = FIRST_BOHR_ID
         self._routes()
 
     def start(self) -> str:
@@ -469,6 +505,13 @@ class BohriumSimulator(SimulatorBase):
         add("POST", r"/openapi/v1/job/create", self._create, "job/create")
         add("POST", r"/openapi/v2/job/add", self._add, "job/add")
         add("GET", r"/openapi/v1/job/list", self._list, "job/list")
+        add("POST", r"/openapi/v4/job_group/add", self._group_add, "v4/job_group/add")
+        add("POST", r"/openapi/v4/job/create", self._create_v4, "v4/job/create")
+        add("POST", r"/openapi/v4/job/add", self._add_v4, "v4/job/add")
+        add("POST", r"/openapi/v4/job/kill/(?P<id>\d+)", self._kill, "v4/job/kill")
+        add("GET", r"/openapi/v4/job/list", self._list, "v4/job/list")
+        add("GET", r"/openapi/v4/job/detail/(?P<bohr>\d+)", self._detail_v4, "v4/job/detail")
+        add("GET", r"/openapi/v1/ak/user", self._user_info, "ak/user")
         add("GET", job, self._detail, "job/detail")
         add("GET", job + "/log", self._job_log, "job/log")
         add("POST", r"/openapi/v1/job/terminate/(?P<id>\d+)", self._terminate, "job/terminate")
@@ -491,6 +534,9 @@ class BohriumSimulator(SimulatorBase):
             "POST", r"/openapi/v1/job_group/(?P<gid>\d+)/modify", self._group_rename, "group/modify"
         )
         add("POST", r"/api/upload/binary", self._upload_binary, "tiefblue/binary")
+        add("GET", r"/api/download/(?P<key>.+)", self._download_redirect, "tiefblue/download")
+        add("GET", r"/api/meta/(?P<key>.+)", self._object_meta, "tiefblue/meta")
+        add("DELETE", r"/api/delete/(?P<key>.+)", self._object_delete, "tiefblue/delete")
         add("POST", r"/api/upload/multipart/init", self._multipart_init, "tiefblue/init")
         add("POST", r"/api/upload/multipart/upload", self._multipart_part, "tiefblue/part")
         add(
@@ -498,12 +544,14 @@ class BohriumSimulator(SimulatorBase):
         )
         add("GET", r"/_files/results/(?P<id>\d+)/out\.zip", self._result_file, "files/result")
         add("GET", r"/_files/logs/(?P<id>\d+)", self._log_file, "files/log")
+        add("GET", r"/_files/objects/(?P<key>.+)", self._object_file, "files/object")
         add("POST", r"/_sim/config", self._control_config)
         add("POST", r"/_sim/inject", self._control_inject)
         add("POST", r"/_sim/jobs/(?P<id>\d+)/advance", self._control_advance)
         add("POST", r"/_sim/seed", self._control_seed)
         add("GET", r"/_sim/jobs", self._control_jobs)
         add("GET", r"/_sim/objects", self._control_objects)
+        add("GET", r"/_sim/requests", lambda _r: json_response(list(self.request_log)))
         add("POST", r"/_sim/sink", self._control_sink)
         add("PUT", r"/_sim/sink", self._control_sink)
 
@@ -522,7 +570,28 @@ class BohriumSimulator(SimulatorBase):
                     return rule
         return None
 
+    def _log_request(self, request: Request) -> None:
+        """What a request looked like on the wire: names only, never a key or token."""
+        self.request_log.append(
+            {
+                "method": request.method,
+                "path": request.path,
+                "query": sorted(request.query),
+                "key_forms": sorted(
+                    form
+                    for form, present in (
+                        ("bearer", request.bearer_token() is not None),
+                        ("accessKey header", "accesskey" in request.headers),
+                        ("accessKey query", "accessKey" in request.query),
+                    )
+                    if present
+                ),
+            }
+        )
+
     def handle(self, request: Request) -> Response:
+        if not request.path.startswith("/_sim/"):
+            self._log_request(request)
         rule = None if request.path.startswith("/_sim/") else self._take_injection(request)
         if rule is not None:
             self.counters.inc("events", f"injected_{rule.kind}")
@@ -562,7 +631,7 @@ class BohriumSimulator(SimulatorBase):
         )
         user = self.users.get(key or "")
         if user is None:
-            raise Answer(CODE_UNAUTHORIZED, "unauthorized: access key invalid")
+            raise Answer(CODE_UNAUTHORIZED, "unauthorized: access key invalid", status=401)
         return user
 
     def _job(self, request: Request, user: SimUser) -> SimJob:
@@ -588,8 +657,22 @@ class BohriumSimulator(SimulatorBase):
             raise Answer(CODE_PERMISSION, "permission denied: project")
         return project
 
-    def _sign(self, kind: str, job_id: int) -> str:
-        return hmac.new(self.url_secret, f"{kind}:{job_id}".encode(), hashlib.sha256).hexdigest()
+    def _sign(self, kind: str, ident: int | str) -> str:
+        return hmac.new(self.url_secret, f"{kind}:{ident}".encode(), hashlib.sha256).hexdigest()
+
+    def _input_keys(self, job: SimJob) -> list[str]:
+        """The stored objects a submitted job reads (a zip each, or every file under a prefix)."""
+        keys = []
+        for path in job.spec.get("ossPath") or []:
+            if str(path).endswith("/"):
+                keys += sorted(k for k in self.objects if k.startswith(str(path)))
+            elif path in self.objects:
+                keys.append(str(path))
+        return keys
+
+    def _file_entry(self, name: str, url: str, size: int, now: float) -> dict[str, Any]:
+        return {"name": name, "url": url, "updateTime": iso(now), "size": size,
+                "sizeH": size_text(size)}
 
     def _status(self, job: SimJob) -> tuple[int, int, float | None]:
         return job_status(job, self.clock(), self.scenario)
@@ -604,9 +687,14 @@ class BohriumSimulator(SimulatorBase):
         spec = job.spec
         start = None if job.added_at is None else job.added_at + sum(phases(job, self.scenario)[:2])
         spend = 0.0 if start is None else max(0.0, (ended or now) - start)
+        result_url = (
+            f"{self.base_url}/_files/results/{job.id}/out.zip?sig={self._sign('result', job.id)}"
+            if has_results
+            else ""
+        )
         record = {
             "id": job.id,
-            "bohrId": f"bohr-{job.id}",
+            "bohrId": job.bohr_id,
             "projectId": job.project_id,
             "jobGroupId": job.group_id,
             "jobGroupName": group.name if group else None,
@@ -616,16 +704,13 @@ class BohriumSimulator(SimulatorBase):
             "cmd": spec.get("cmd"),
             "imageName": spec.get("imageName"),
             "machineType": spec.get("scassType"),
-            "spendTime": round(spend, 1),
-            "cost": round(spend * 0.001, 4),
+            "spendTime": int(spend),
+            "cost": f"{spend * 0.001:.4f}",
             "createTime": iso(job.created_at),
             "updateTime": iso(now),
             "endTime": iso(ended),
             "exitCode": None if not ended_ok else (0 if status == 2 else 1),
-            "resultUrl": f"{self.base_url}/_files/results/{job.id}/out.zip?sig="
-            f"{self._sign('result', job.id)}"
-            if has_results
-            else "",
+            "resultUrl": result_url,
             "errorInfo": "the command exited with code 1"
             if (web == -1 and job.outcome == "failed" and job.stop is None)
             else "",
@@ -633,13 +718,26 @@ class BohriumSimulator(SimulatorBase):
             "maxRunTime": spec.get("maxRunTime"),
         }
         if detail:
+            log_url = f"{self.base_url}/_files/logs/{job.id}?sig={self._sign('log', job.id)}"
+            log_size = len(log_text(job, now, self.scenario).encode())
             record["jobFiles"] = {
-                "logFiles": [{"name": "STDOUTERR", "size": len(log_text(job, now, self.scenario))}],
+                "logFiles": [self._file_entry("STDOUTERR", log_url, log_size, now)],
                 "inputFiles": [
-                    {"name": key.rsplit("/", 1)[-1], "size": self.objects.get(key, {}).get("size")}
-                    for key in spec.get("ossPath") or []
+                    self._file_entry(
+                        key.rsplit("/", 1)[-1],
+                        f"{self.base_url}/_files/objects/{key}?sig={self._sign('object', key)}",
+                        self.objects[key]["size"],
+                        now,
+                    )
+                    for key in self._input_keys(job)
                 ],
-                "outFiles": [{"name": n} for n in spec.get("outFiles") or []],
+                # the result archive, which holds the declared outputs (dpdispatcher reads [0])
+                "outFiles": [
+                    self._file_entry("out.zip", result_url, self._result_zip(job).stat().st_size,
+                                     now)
+                ]
+                if result_url
+                else [],
             }
         return record
 
@@ -662,85 +760,146 @@ class BohriumSimulator(SimulatorBase):
             with self._lock:
                 return ok(action(self._user(request)))
         except Answer as answer:
-            return fail(answer.code, answer.message)
+            return fail(answer.code, answer.message, answer.status)
+
+    def _new_job(self, user: SimUser, body: dict[str, Any], group_key: str) -> SimJob:
+        """A created (not yet submitted) job; `group_key` names the group field of the body."""
+        project = self._check_project(user, body.get("projectId"))
+        name = str(body.get("name") or "job")
+        group_id = body.get(group_key) or 0
+        if group_id:
+            group = self.groups.get(int(group_id))
+            if group is None or group.owner != user.user_id:
+                raise Answer(CODE_NOT_FOUND, f"job group {group_id} not found")
+        else:
+            group = self._new_group(user, project, name)
+        job_id, bohr_id = self._next_job, self._next_bohr
+        self._next_job += 1
+        self._next_bohr += 1
+        store_path = f"jobs/{user.user_id}/{job_id}/"
+        claims = {"appKey": "bohrium", "tag": f"job-{job_id}", "path": store_path,
+                  "iat": int(self.clock()), "exp": int(self.clock()) + 86400}
+        job = SimJob(
+            job_id,
+            user.user_id,
+            project,
+            group.id,
+            name,
+            store_path,
+            storage_token(self.url_secret, claims),
+            self.clock(),
+            bohr_id=bohr_id,
+        )
+        self.jobs[job_id] = job
+        return job
 
     def _create(self, request: Request) -> Response:
+        """`v1/job/create` as bohrium-sdk and bohrium-open-sdk send it."""
         body = request.json_object()
 
         def create(user: SimUser) -> dict[str, Any]:
-            project = self._check_project(user, body.get("projectId"))
-            name = str(body.get("name") or "job")
-            group_id = body.get("bohrGroupId") or 0
-            if group_id:
-                group = self.groups.get(int(group_id))
-                if group is None or group.owner != user.user_id:
-                    raise Answer(CODE_NOT_FOUND, f"job group {group_id} not found")
-            else:
-                group = self._new_group(user, project, name)
-            job_id = self._next_job
-            self._next_job += 1
-            token = secrets.token_urlsafe(24)
-            job = SimJob(
-                job_id,
-                user.user_id,
-                project,
-                group.id,
-                name,
-                f"jobs/{user.user_id}/{job_id}",
-                token,
-                self.clock(),
-            )
-            self.jobs[job_id] = job
+            job = self._new_job(user, body, "bohrGroupId")
             return {
-                "jobId": job_id,
-                "jobGroupId": group.id,
+                "jobId": job.id,
+                "jobGroupId": job.group_id,
                 "storePath": job.store_path,
-                "token": token,
-                "storeHost": self.base_url,
+                "token": job.token,
             }
 
         return self._api(request, create)
 
-    def _add(self, request: Request) -> Response:
+    def _create_v4(self, request: Request) -> Response:
+        """`v4/job/create {name, BohrGroupId, projectId}` (the official skill's spelling)."""
         body = request.json_object()
-        command = str(body.get("cmd") or "")
+
+        def create(user: SimUser) -> dict[str, Any]:
+            if "bohrGroupId" in body:
+                raise Answer(CODE_BAD_PARAM, "invalid param: v4 takes BohrGroupId")
+            job = self._new_job(user, body, "BohrGroupId")
+            return {
+                "jobId": job.id,
+                "jobGroupId": job.group_id,
+                "storeHost": self.base_url,
+                "storePath": job.store_path,
+                "token": job.token,
+            }
+
+        return self._api(request, create)
+
+    def _submit(self, user: SimUser, body: dict[str, Any], command: str) -> SimJob:
+        """Check a `job/add` body against the created job and its stored input; submit it."""
+        job = self.jobs.get(body.get("jobId") or -1)
+        if job is None or job.owner != user.user_id:
+            raise Answer(CODE_NOT_FOUND, f"job {body.get('jobId')} not found")
+        if job.added_at is not None:
+            raise Answer(CODE_STATE, "job already submitted")
+        self._check_project(user, body.get("projectId"))
+        if body.get("jobType", "") not in JOB_TYPES:
+            raise Answer(CODE_BAD_PARAM, "invalid param: jobType must be container")
+        image = str(body.get("imageName") or body.get("imageAddress") or "")
+        if "/" not in image.split(":")[0]:
+            raise Answer(CODE_BAD_PARAM, f"image {image!r} not found: use the full address")
+        if not command or not body.get("scassType"):
+            raise Answer(CODE_BAD_PARAM, "invalid param: cmd and scassType are required")
+        mode = INPUT_MODES.get((body.get("inputFileType"), body.get("inputFileMethod")))
+        if mode is None:
+            raise Answer(CODE_BAD_PARAM, "invalid param: inputFileType/inputFileMethod")
+        paths = body.get("ossPath")
+        if not isinstance(paths, list) or not paths:
+            raise Answer(CODE_BAD_PARAM, "invalid param: ossPath must be a list")
+        for key in paths:
+            self._check_input(job, str(key), mode)
+        job.spec = {**body, "imageName": image}
+        job.name = str(body.get("jobName") or job.name)
+        job.added_at = self.clock()
+        job.timing = phases(job, self.scenario)
+        marker = self.scenario.fail_marker
+        job.outcome = "failed" if marker and marker in command else "finished"
+        self.counters.inc("events", "jobs_submitted")
+        return job
+
+    def _check_input(self, job: SimJob, key: str, mode: str) -> None:
+        """A zip object (3/1), or a prefix holding uploaded files (2/4), of this job."""
+        if not key.startswith(job.store_path):
+            raise Answer(CODE_NOT_FOUND, f"input file {key} not found")
+        if mode == "files":
+            prefix = key if key.endswith("/") else key + "/"
+            if not any(k.startswith(prefix) for k in self.objects):
+                raise Answer(CODE_NOT_FOUND, f"no input files under {key}")
+            return
+        stored = self.objects.get(key)
+        if not stored:
+            raise Answer(CODE_NOT_FOUND, f"input file {key} not found")
+        if not stored["verified"]:
+            raise Answer(CODE_BAD_PARAM, f"input file {key} is not a valid zip")
+
+    def _waf(self, command: str) -> Response | None:
         if waf_blocks(command):
             self.counters.inc("events", "waf_blocked")
             return Response(405, WAF_PAGE.encode(), "text/html")
+        return None
+
+    def _add(self, request: Request) -> Response:
+        """`v2/job/add`; answers `{jobId, jobGroupId}` (what lbg reads)."""
+        body = request.json_object()
+        command = str(body.get("cmd") or "")
 
         def add(user: SimUser) -> dict[str, Any]:
-            job = self.jobs.get(body.get("jobId") or -1)
-            if job is None or job.owner != user.user_id:
-                raise Answer(CODE_NOT_FOUND, f"job {body.get('jobId')} not found")
-            if job.added_at is not None:
-                raise Answer(CODE_STATE, "job already submitted")
-            self._check_project(user, body.get("projectId"))
-            if body.get("jobType") != "container":
-                raise Answer(CODE_BAD_PARAM, "invalid param: jobType must be container")
-            image = str(body.get("imageName") or "")
-            if "/" not in image.split(":")[0]:
-                raise Answer(CODE_BAD_PARAM, f"image {image!r} not found: use the full address")
-            if not command or not body.get("scassType"):
-                raise Answer(CODE_BAD_PARAM, "invalid param: cmd and scassType are required")
-            paths = body.get("ossPath")
-            if not isinstance(paths, list) or not paths:
-                raise Answer(CODE_BAD_PARAM, "invalid param: ossPath must be a list")
-            for key in paths:
-                stored = self.objects.get(key)
-                if not str(key).startswith(job.store_path + "/") or not stored:
-                    raise Answer(CODE_NOT_FOUND, f"input file {key} not found")
-                if not stored["verified"]:
-                    raise Answer(CODE_BAD_PARAM, f"input file {key} is not a valid zip")
-            job.spec = dict(body)
-            job.name = str(body.get("jobName") or job.name)
-            job.added_at = self.clock()
-            job.timing = phases(job, self.scenario)
-            marker = self.scenario.fail_marker
-            job.outcome = "failed" if marker and marker in command else "finished"
-            self.counters.inc("events", "jobs_submitted")
-            return {"jobId": job.id, "jobGroupId": job.group_id, "bohrJobId": f"bohr-{job.id}"}
+            job = self._submit(user, body, command)
+            return {"jobId": job.id, "jobGroupId": job.group_id}
 
-        return self._api(request, add)
+        return self._waf(command) or self._api(request, add)
+
+    def _add_v4(self, request: Request) -> Response:
+        """`v4/job/add`; answers `{jobId, bohrJobId, jobGroupId}` (the official skill)."""
+        body = request.json_object()
+        command = str(body.get("cmd") or "")
+
+        def add(user: SimUser) -> dict[str, Any]:
+            job = self._submit(user, body, command)
+            return {"jobId": job.id, "bohrJobId": job.bohr_id, "jobGroupId": job.group_id}
+
+        return self._waf(command) or self._api(request, add)
 
     def _list(self, request: Request) -> Response:
         query = request.query
@@ -751,6 +910,7 @@ class BohriumSimulator(SimulatorBase):
                 size = min(MAX_PAGE_SIZE, max(1, int(query.get("pageSize") or 10)))
                 status = int(query["status"]) if query.get("status") else None
                 group = int(query["groupId"]) if query.get("groupId") else None
+                group = None if group == ALL_GROUPS else group
                 project = int(query["projectId"]) if query.get("projectId") else None
             except ValueError:
                 raise Answer(CODE_BAD_PARAM, "invalid param") from None
@@ -781,6 +941,21 @@ class BohriumSimulator(SimulatorBase):
     def _detail(self, request: Request) -> Response:
         return self._api(request, lambda user: self.job_object(self._job(request, user)))
 
+    def _detail_v4(self, request: Request) -> Response:
+        """`v4/job/detail/{bohrId}`: the job object plus `logFiles` at the top."""
+
+        def detail(user: SimUser) -> dict[str, Any]:
+            bohr_id = int(request.params["bohr"])
+            job = next((j for j in self.jobs.values() if j.bohr_id == bohr_id), None)
+            if job is None:
+                raise Answer(CODE_NOT_FOUND, f"job {bohr_id} not found")
+            if job.owner != user.user_id:
+                raise Answer(CODE_PERMISSION, "permission denied")
+            record = self.job_object(job)
+            return {**record, "logFiles": record["jobFiles"]["logFiles"]}
+
+        return self._api(request, detail)
+
     def _job_log(self, request: Request) -> Response:
         def read(user: SimUser) -> dict[str, Any]:
             job = self._job(request, user)
@@ -791,13 +966,11 @@ class BohriumSimulator(SimulatorBase):
             except ValueError:
                 raise Answer(CODE_BAD_PARAM, "invalid param") from None
             chunk = text[-size:] if page < 0 else text[(page - 1) * size : page * size]
-            url = f"{self.base_url}/_files/logs/{job.id}?sig={self._sign('log', job.id)}"
             return {
                 "log": chunk.decode(errors="replace"),
                 "page": page,
                 "pageSize": size,
                 "total": len(text),
-                "logFiles": [{"name": "STDOUTERR", "url": url, "size": len(text)}],
             }
 
         return self._api(request, read)
@@ -873,6 +1046,18 @@ class BohriumSimulator(SimulatorBase):
 
         return self._api(request, snapshot)
 
+    def _user_info(self, request: Request) -> Response:
+        """`v1/ak/user` (bohrium-open-sdk `user.get_info`; fields inferred)."""
+        return self._api(
+            request,
+            lambda user: {
+                "userId": user.user_id,
+                "orgId": user.org_id,
+                "nickname": user.nickname,
+                "projectIds": list(user.projects),
+            },
+        )
+
     def _whoami(self, request: Request) -> Response:
         return self._api(
             request,
@@ -898,47 +1083,62 @@ class BohriumSimulator(SimulatorBase):
         return self._api(request, add)
 
     def _group_list(self, request: Request) -> Response:
+        """`v1/job/groups` as lbg calls it: 1-based pages (0 reads as 1), `program_id`,
+        items `{id, jobName, status: [pending, running, finished, failed], spendTime}`."""
         query = request.query
 
         def listing(user: SimUser) -> dict[str, Any]:
             try:
-                page = max(0, int(query.get("page") or 0))
+                page = max(1, int(query.get("page") or 1))
                 size = min(MAX_PAGE_SIZE, max(1, int(query.get("pageSize") or 10)))
+                project = int(query["program_id"]) if query.get("program_id") else None
             except ValueError:
                 raise Answer(CODE_BAD_PARAM, "invalid param") from None
+            if "projectId" in query:
+                raise Answer(CODE_BAD_PARAM, "invalid param: projectId (use program_id)")
+            if project is not None:
+                self._check_project(user, project)
             start, end = query.get("startTime"), query.get("endTime")
             search = (query.get("searchKey") or "").lower()
+            newest_first = query.get("reverse", "1") != "0"
             groups = []
-            for group in sorted(self.groups.values(), key=lambda g: -g.id):
+            for group in sorted(self.groups.values(), key=lambda g: g.id, reverse=newest_first):
                 day = (iso(group.created_at) or "")[:10]
                 if (
                     group.owner != user.user_id
+                    or (project is not None and group.project_id != project)
                     or (start and day < start)
                     or (end and day > end)
                     or (search and search not in group.name.lower())
                 ):
                     continue
-                count = sum(
-                    1
-                    for j in self.jobs.values()
-                    if j.group_id == group.id and j.added_at is not None
-                )
-                groups.append(
-                    {
-                        "id": group.id,
-                        "name": group.name,
-                        "projectId": group.project_id,
-                        "createTime": iso(group.created_at),
-                        "jobCount": count,
-                    }
-                )
+                groups.append(self._group_item(group))
             return {
-                "items": groups[page * size : (page + 1) * size],
+                "items": groups[(page - 1) * size : page * size],
                 "total": len(groups),
                 "pageSize": size,
             }
 
         return self._api(request, listing)
+
+    def _group_item(self, group: SimGroup) -> dict[str, Any]:
+        members = [j for j in self.jobs.values() if j.group_id == group.id and j.added_at]
+        codes = [self._status(j)[0] for j in members]
+        counts = [
+            sum(c in (0, 3, 8, 9) for c in codes),
+            sum(c in (1, 4, 6, 7) for c in codes),
+            sum(c in (2, 5) for c in codes),
+            sum(c == -1 for c in codes),
+        ]
+        spend = sum(int(self.job_object(j, detail=False)["spendTime"]) for j in members)
+        return {
+            "id": group.id,
+            "jobName": group.name,
+            "projectId": group.project_id,
+            "createTime": iso(group.created_at),
+            "status": counts,
+            "spendTime": spend,
+        }
 
     def _group_terminate(self, request: Request) -> Response:
         def terminate(user: SimUser) -> dict[str, Any]:
@@ -986,7 +1186,7 @@ class BohriumSimulator(SimulatorBase):
         with self._lock:
             for job in self.jobs.values():
                 if token and hmac.compare_digest(job.token, token):
-                    if not path.startswith(job.store_path + "/"):
+                    if not path.startswith(job.store_path):
                         raise HttpError(403, "path outside the token's storage prefix")
                     return job
         raise HttpError(401, "storage token invalid")
@@ -1026,6 +1226,42 @@ class BohriumSimulator(SimulatorBase):
             raise HttpError(400, "no body")
         record = self._store(key, [body.path])
         return ok({"path": key, "size": record["size"]})
+
+    def _stored(self, request: Request) -> tuple[str, dict[str, Any]]:
+        key = request.params["key"]
+        self._storage_job(request, key)
+        record = self.objects.get(key)
+        if record is None:
+            raise HttpError(404, "no such object")
+        return key, record
+
+    def _download_redirect(self, request: Request) -> Response:
+        """`/api/download/{key}`: a redirect to a pre-signed URL (bohrium-open-sdk reads it)."""
+        key, _ = self._stored(request)
+        url = f"{self.base_url}/_files/objects/{key}?sig={self._sign('object', key)}"
+        return SimResponse(302, b"", "text/plain", headers=(("Location", url),))
+
+    def _object_meta(self, request: Request) -> Response:
+        key, record = self._stored(request)
+        return ok({"path": key, "size": record["size"], "sizeH": size_text(record["size"])})
+
+    def _object_delete(self, request: Request) -> Response:
+        key, record = self._stored(request)
+        with self._lock:
+            del self.objects[key]
+        shutil.rmtree(record["pieces"][0].parent, ignore_errors=True)
+        return ok({"path": key})
+
+    def _object_file(self, request: Request) -> Response:
+        key = request.params["key"]
+        if not hmac.compare_digest(request.query.get("sig", ""), self._sign("object", key)):
+            raise HttpError(403, "signature does not match")
+        record = self.objects.get(key)
+        if record is None:
+            raise HttpError(404, "no such object")
+        with Concatenated(record["pieces"]) as stream:
+            data = stream.read()
+        return self._serve_bytes(request, data, "application/octet-stream")
 
     def _multipart_init(self, request: Request) -> Response:
         key = str(request.json_object().get("path") or "")
@@ -1101,15 +1337,19 @@ class BohriumSimulator(SimulatorBase):
             raise HttpError(404, "no such object")
         return job
 
-    def _result_file(self, request: Request) -> Response:
-        job = self._signed_job(request, "result")
-        if not self.job_object(job)["resultUrl"]:
-            raise HttpError(404, "no result")
+    def _result_zip(self, job: SimJob) -> Path:
+        """out.zip of an ended job, made once."""
         path = self.state_dir / "results" / f"{job.id}.zip"
         with self._lock:
             if not path.exists():
                 path.write_bytes(make_result_zip(job, self.clock(), self.scenario))
-        return self._serve_bytes(request, path.read_bytes(), "application/zip")
+        return path
+
+    def _result_file(self, request: Request) -> Response:
+        job = self._signed_job(request, "result")
+        if not self.job_object(job, detail=False)["resultUrl"]:
+            raise HttpError(404, "no result")
+        return self._serve_bytes(request, self._result_zip(job).read_bytes(), "application/zip")
 
     def _log_file(self, request: Request) -> Response:
         job = self._signed_job(request, "log")
@@ -1172,10 +1412,11 @@ class BohriumSimulator(SimulatorBase):
                     user.projects[0],
                     group.id,
                     f"seeded-{index}",
-                    f"jobs/{user.user_id}/{self._next_job}",
+                    f"jobs/{user.user_id}/{self._next_job}/",
                     secrets.token_urlsafe(8),
                     past,
                     added_at=past,
+                    bohr_id=self._next_bohr,
                     spec={
                         "cmd": "true",
                         "imageName": "registry.dp.tech/dptech/ubuntu:20.04-py3.10",
@@ -1185,6 +1426,7 @@ class BohriumSimulator(SimulatorBase):
                 self.jobs[job.id] = job
                 ids.append(job.id)
                 self._next_job += 1
+                self._next_bohr += 1
         return ids
 
     def _control_config(self, request: Request) -> Response:
