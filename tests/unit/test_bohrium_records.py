@@ -68,3 +68,15 @@ def test_unzip_refuses_paths_outside_the_target(tmp_path: Path) -> None:
     (tmp_path / "junk.zip").write_text("not a zip")
     with pytest.raises(RemoteError):
         unzip(tmp_path / "junk.zip", tmp_path / "out")
+
+
+def test_group_records_read_lbg_fields() -> None:
+    lbg = {"id": 9, "jobName": "exp", "status": [1, 2, 3, 0], "spendTime": 12}
+    assert group_record(lbg) == {
+        "group_id": 9,
+        "name": "exp",
+        "project_id": None,
+        "created": None,
+        "jobs": 6,
+    }
+    assert group_record({"id": 9, "jobCount": 2})["jobs"] == 2
