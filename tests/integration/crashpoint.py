@@ -3,6 +3,7 @@
     python crashpoint.py STEP HOW SCRIPT [ARGS...]
 
 STEP  after_claim   the intent is in the ledger, nothing sent
+      mid_upload    Bohrium: the job is created and its input zip is being written, not sent
       mid_send      sending, before the platform accepted (no sbatch, job/add, bohr job submit)
       accepted      the platform accepted the job, its answer not yet back to submit_once
       before_mark   submit_once holds the job id, the ledger does not
@@ -25,11 +26,12 @@ from typing import Any
 
 from hpcskills.bohrium.api import BohriumApi
 from hpcskills.bohrium.bohr_cli import CliBackend
+from hpcskills.bohrium.tiefblue import TiefblueUploader
 from hpcskills.ledger.store import Ledger
 from hpcskills.ssh.openssh import OpenSshRemote
 from hpcskills.ssh.paramiko_backend import ParamikoRemote
 
-STEPS = ("after_claim", "mid_send", "accepted", "before_mark", "after_mark")
+STEPS = ("after_claim", "mid_upload", "mid_send", "accepted", "before_mark", "after_mark")
 
 
 def crash(how: str) -> None:
@@ -69,6 +71,8 @@ def install(step: str, how: str) -> None:
     always: Callable[..., bool] = lambda *_a, **_k: True  # noqa: E731
     if step == "after_claim":
         around(Ledger, "claim", False, how, always)
+    elif step == "mid_upload":
+        around(TiefblueUploader, "upload", True, how, always)
     elif step in ("mid_send", "accepted"):
         before = step == "mid_send"
         around(BohriumApi, "add_job", before, how, always)

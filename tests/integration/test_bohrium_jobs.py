@@ -325,7 +325,8 @@ def test_typed_errors(bohrium: Bohrium) -> None:
             "kind": "error",
             "method": "GET",
             "count": 1,
-            "path": f"/openapi/v1/job/{job_id}",
+            # the ledger knows the job's bohrId, so the detail is read over v4
+            "path": f"/openapi/v4/job/detail/{bohrium.sim.jobs[job_id].bohr_id}",
             "code": 148888,
             "message": "rpc error",
         },

@@ -123,3 +123,19 @@ def test_listing_is_bounded(tmp_path: Path) -> None:
     listing = file_listing(scan_input(tmp_path), ["run.sh"])
     assert listing["count"] == 60 and len(listing["files"]) == 50 and listing["more"] == 10
     assert listing["added"] == ["run.sh"]
+
+
+def test_orphaned_scratch_directories(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from hpcskills.bohrium.scratch import LEGACY_PREFIX, PREFIX, orphans
+
+    dead, live, mine = (tmp_path / f"{PREFIX}{pid}-x" for pid in (999991, 999992, os.getpid()))
+    old, new = tmp_path / f"{LEGACY_PREFIX}aa", tmp_path / f"{LEGACY_PREFIX}bb"
+    for path in (dead, live, mine, old, new):
+        path.mkdir()
+    (tmp_path / f"{PREFIX}999993-file").write_text("not a directory")
+    os.utime(old, (time.time() - 3 * 86400,) * 2)
+    alive = {999992}.__contains__
+    assert orphans(tmp_path, alive=alive) == [dead, old]

@@ -47,6 +47,7 @@ except ImportError:
     sys.exit(1)
 
 
-def context(backend: str = "api") -> hpcskills.bohrium.context.Context:
-    """Settings (environment, then openclaw.json), this skill's catalog, and the backend."""
-    return hpcskills.bohrium.context.open_context(SKILL_DIR, backend)
+def context(backend: str = "api", workspace=None) -> hpcskills.bohrium.context.Context:
+    """Settings (environment, then openclaw.json), this skill's catalog, and the backend
+    (which knows the bohrIds the workspace's ledger holds)."""
+    return hpcskills.bohrium.context.open_context(SKILL_DIR, backend, workspace)

@@ -15,7 +15,7 @@ from hpcskills.core.cli import run, script
 @click.argument("job_ids", nargs=-1, type=int, required=True)
 def main(workspace, backend, job_ids):
     """State, command, image, machine, times, cost, exit code and file lists of JOB_IDS."""
-    return describe_jobs(_pack.context(backend), list(job_ids))
+    return describe_jobs(_pack.context(backend, workspace), list(job_ids))
 
 
 if __name__ == "__main__":

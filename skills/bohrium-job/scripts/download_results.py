@@ -24,7 +24,7 @@ def main(workspace, backend, job_ids, group_id, out_dir, unzip):
     """Save OUT/<job id>/out.zip per ended job; a rerun resumes and skips finished files."""
     if bool(job_ids) == (group_id is not None):
         raise BadInput("give job ids or --group GID (one of the two)")
-    ctx = _pack.context(backend)
+    ctx = _pack.context(backend, workspace)
     if group_id is not None:
         return download_group(ctx, group_id, out_dir, unpack=unzip)
     return download_results(ctx, list(job_ids), out_dir, unpack=unzip)

@@ -14,7 +14,7 @@ from hpcskills.core.cli import run, script
 @click.option("--snapshot", is_flag=True, help="Also fetch the running job's snapshot.")
 def main(workspace, job_id, snapshot):
     """Working and temp directories, storage host, expiry; the storage token is withheld."""
-    return job_files(_pack.context(), job_id, snapshot=snapshot)
+    return job_files(_pack.context(workspace=workspace), job_id, snapshot=snapshot)
 
 
 if __name__ == "__main__":

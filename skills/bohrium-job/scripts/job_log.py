@@ -21,7 +21,7 @@ from hpcskills.core.cli import run, script
               help="Also save the whole log as DIR/<job id>.log.")
 def main(workspace, backend, job_id, tail, out_dir):
     """The last lines of JOB_ID's STDOUTERR log (it grows while the job runs)."""
-    return job_log(_pack.context(backend), job_id, tail=tail, out_dir=out_dir)
+    return job_log(_pack.context(backend, workspace), job_id, tail=tail, out_dir=out_dir)
 
 
 if __name__ == "__main__":

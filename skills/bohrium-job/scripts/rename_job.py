@@ -14,7 +14,7 @@ from hpcskills.core.cli import run, script
 @click.argument("name")
 def main(workspace, job_id, name):
     """Give JOB_ID the name NAME (the API does this; bohr cannot)."""
-    return rename_job(_pack.context(), job_id, name)
+    return rename_job(_pack.context(workspace=workspace), job_id, name)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ def main(workspace, confirm_token, backend, action, job_ids):
     Show it to the user; only if they agree, run the same command with --confirm TOKEN.
     Jobs that cannot take the action (pending jobs cannot be terminated) are skipped.
     """
-    return stop_jobs(_pack.context(backend), workspace, action, list(job_ids), confirm_token)
+    ctx = _pack.context(backend, workspace)
+    return stop_jobs(ctx, workspace, action, list(job_ids), confirm_token)
 
 
 if __name__ == "__main__":

@@ -3,34 +3,40 @@
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hpcskills.bohrium import download, idempotency
+from hpcskills.bohrium import download, idempotency, scratch
 from hpcskills.bohrium.api import BohriumApi
 from hpcskills.bohrium.packing import Inventory, start_zip
 from hpcskills.bohrium.spec import JobSpec, add_payload
-from hpcskills.bohrium.tiefblue import TiefblueUploader
-from hpcskills.core.errors import NotFound, RemoteError
+from hpcskills.bohrium.tiefblue import TiefblueUploader, UploadResult
+from hpcskills.core.errors import HpcError, NotFound, RemoteError
 from hpcskills.core.redact import register_secret
 
 Report = Callable[[str], None]
 # status flags of list_jobs → API status codes
 STATUS_FILTERS = {"running": 1, "failed": -1, "finished": 2, "pending": 0, "scheduling": 3}
+CREATED_NOT_SUBMITTED = 8  # "uploading": created, its job/add not yet received (inferred)
 
 
 @dataclass(frozen=True)
 class Submission:
-    """A linted job ready to send: final spec (name tagged), its input, files to add."""
+    """A linted job ready to send: final spec (name tagged), its input, files to add.
+
+    `stale_created`: a job an interrupted earlier run created but never submitted (it is
+    deleted first); `on_created`: told the new job's id before anything is uploaded, so a
+    run killed after that leaves the id for the next one."""
 
     spec: JobSpec
     inventory: Inventory
     extra_files: dict[str, bytes]
     key: str
     tag: str
+    stale_created: int | None = None
+    on_created: Callable[[int], None] | None = None
 
 
 def object_key(store_path: str, job_name: str) -> str:
@@ -130,8 +136,30 @@ class ApiBackend:
             raise NotFound(f"job {job.get('id')} has no result archive", type="no_results")
         return download.fetch(str(url), target, report=self.report)
 
+    def discard_created(self, job_id: int) -> bool:
+        """Delete a job that was created but never submitted (status 8: the platform still
+        waits for its input); a submitted or vanished job is left alone."""
+        try:
+            job = self.api.job(job_id)
+        except NotFound:
+            return False
+        if job.get("status") != CREATED_NOT_SUBMITTED:
+            return False
+        self.api.stop("delete", job_id)
+        self.report(f"deleted job {job_id}: an interrupted earlier run created it, never sent it")
+        return True
+
     def submit(self, submission: Submission) -> dict[str, Any]:
-        """create → zip + upload (overlapped) → add; a lost answer to add is looked up."""
+        """create → zip + upload (overlapped) → add; a lost answer to add is looked up.
+
+        A job created by an interrupted earlier run is deleted first; if this run fails or
+        is interrupted before the add is sent, the job it created is deleted too. The input
+        zip lives in a per-process scratch directory, removed on every exit this process
+        sees; ones left by killed runs are removed here."""
+        for path in scratch.remove_orphans():
+            self.report(f"removed {path}, left by an interrupted earlier submit")
+        if submission.stale_created:
+            self.discard_created(submission.stale_created)
         spec = submission.spec
         created = self.api.create_job(
             spec.project_id or 0, spec.job_name or "job", spec.job_group_id
@@ -141,31 +169,52 @@ class ApiBackend:
         job_id = created.get("jobId")
         if not job_id or not token or not created.get("storePath"):
             raise RemoteError("job/create gave no job id or storage token", type="bad_response")
-        key = object_key(str(created["storePath"]), spec.job_name or "input")
-        host = str(created.get("storeHost") or self.api.config.tiefblue_host)
-        self.report(
-            f"created job {job_id}; zipping {submission.inventory.total_bytes} bytes "
-            f"and uploading to storage"
-        )
-        with tempfile.TemporaryDirectory(prefix="bohrium-input-") as tmp:
-            source = start_zip(
-                submission.inventory, Path(tmp) / "input.zip", submission.extra_files
-            )
-            uploader = TiefblueUploader(host, token, report=self.report)
-            uploaded = uploader.upload(key, source, submission.inventory.total_bytes)
-        payload = add_payload(spec, int(job_id), key, created.get("jobGroupId"))
+        if submission.on_created:
+            submission.on_created(int(job_id))
+        sending = False
         try:
+            key, uploaded = self._upload(submission, created)
+            payload = add_payload(spec, int(job_id), key, created.get("jobGroupId"))
+            sending = True
             added = self.api.add_job(payload)
-        except RemoteError as exc:
-            if not exc.retryable:
-                raise
-            return self._after_lost_answer(submission, exc, uploaded.to_dict())
+        except HpcError as exc:
+            if sending and exc.retryable:  # the platform may have taken it: look it up
+                return self._after_lost_answer(submission, exc, uploaded.to_dict())
+            self._discard_quietly(int(job_id))  # refused, or never sent
+            raise
+        except BaseException:
+            if not sending:
+                self._discard_quietly(int(job_id))
+            raise
         return {
             "job_id": added.get("jobId") or job_id,
             "group_id": added.get("jobGroupId", created.get("jobGroupId")),
             "bohr_job_id": added.get("bohrJobId"),
             "upload": uploaded.to_dict(),
         }
+
+    def _upload(self, submission: Submission, created: dict[str, Any]) -> tuple[str, UploadResult]:
+        """Zip the input into scratch while uploading it; the object key and the upload."""
+        key = object_key(str(created["storePath"]), submission.spec.job_name or "input")
+        host = str(created.get("storeHost") or self.api.config.tiefblue_host)
+        self.report(
+            f"created job {created.get('jobId')}; zipping {submission.inventory.total_bytes} "
+            "bytes and uploading to storage"
+        )
+        with scratch.scratch_dir() as tmp:
+            source = start_zip(
+                submission.inventory, Path(tmp) / "input.zip", submission.extra_files
+            )
+            uploader = TiefblueUploader(host, str(created["token"]), report=self.report)
+            return key, uploader.upload(key, source, submission.inventory.total_bytes)
+
+    def _discard_quietly(self, job_id: int) -> None:
+        """After a failed or interrupted upload: delete the created job, if the platform
+        lets us (the next run deletes it otherwise)."""
+        try:
+            self.discard_created(job_id)
+        except HpcError as exc:
+            self.report(f"could not delete the unsent job {job_id} now ({exc.message})")
 
     def _after_lost_answer(
         self, submission: Submission, error: RemoteError, upload: dict[str, Any]

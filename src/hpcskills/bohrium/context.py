@@ -12,6 +12,8 @@ from hpcskills.bohrium.catalog import Catalog, load_catalog
 from hpcskills.bohrium.config import BohriumConfig, load_config
 from hpcskills.core.cli import log
 from hpcskills.core.errors import BadInput
+from hpcskills.core.workspace import Workspace
+from hpcskills.ledger.store import LEDGER_FILE, open_ledger
 
 BACKENDS = ("api", "cli")
 
@@ -35,8 +37,25 @@ class Context:
         return self.backend
 
 
-def open_context(skill_dir: Path, backend: str = "api") -> Context:
-    """Load settings and catalog; build the backend (which needs the access key)."""
+def known_bohr_ids(workspace: Workspace) -> dict[int, int]:
+    """job id → bohrId of the workspace's submitted Bohrium jobs (v4 detail is addressed by
+    bohrId; the ledger keeps it beside the job id). Reads nothing when there is no ledger."""
+    if not (workspace.state_dir / LEDGER_FILE).is_file():
+        return {}
+    with open_ledger(workspace) as ledger:
+        records = ledger.select(platforms=("bohrium",))
+    return {
+        int(record.job_id): record.details["bohr_id"]
+        for record in records
+        if str(record.job_id or "").isdigit() and isinstance(record.details.get("bohr_id"), int)
+    }
+
+
+def open_context(
+    skill_dir: Path, backend: str = "api", workspace: Workspace | None = None
+) -> Context:
+    """Load settings and catalog; build the backend (which needs the access key); with a
+    workspace, the API knows the bohrIds its ledger holds."""
     if backend not in BACKENDS:
         raise BadInput(f"unknown backend {backend!r}", hint="use api or cli")
     config = load_config()
@@ -45,5 +64,8 @@ def open_context(skill_dir: Path, backend: str = "api") -> Context:
     if backend == "cli":
         chosen = CliBackend(config, log, hint_for=catalog.hint_for)
     else:
-        chosen = ApiBackend(BohriumApi(config, hint_for=catalog.hint_for, report=log), log)
+        api = BohriumApi(config, hint_for=catalog.hint_for, report=log)
+        if workspace is not None:
+            api.bohr_ids.update(known_bohr_ids(workspace))
+        chosen = ApiBackend(api, log)
     return Context(config, catalog, chosen)

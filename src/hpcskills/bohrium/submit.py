@@ -29,6 +29,7 @@ from hpcskills.ledger.records import require_job_id
 from hpcskills.ledger.store import Ledger, open_ledger
 
 PLATFORM = "bohrium"
+CREATED_KEY = "created_job_id"  # created on the platform, its job/add not yet confirmed
 SITE = "bohrium"
 REUSED_NOTE = (
     "a job with this idempotency key was already submitted; it is returned instead of a "
@@ -132,15 +133,24 @@ def send_once(
         if found is None:
             return None
         seen["job"] = found
-        return Sent(require_job_id(found.get("id")), {"group_id": found.get("jobGroupId")})
+        details = {"group_id": found.get("jobGroupId"), "bohr_id": found.get("bohrId")}
+        return Sent(require_job_id(found.get("id")), {**details, CREATED_KEY: None})
 
     def send(record: Record) -> Sent:
         spec = checked.spec.with_changes(job_name=record.name)
+        stale = record.details.get(CREATED_KEY)
         submission = Submission(
-            spec, checked.inventory, checked.extra_files, record.idempotency_key, record.tag or ""
+            spec,
+            checked.inventory,
+            checked.extra_files,
+            record.idempotency_key,
+            record.tag or "",
+            stale_created=stale if isinstance(stale, int) else None,
+            on_created=lambda job_id: ledger.add_details(record.id, {CREATED_KEY: job_id}),
         )
         answer = seen["sent"] = ctx.backend.submit(submission)
-        return Sent(require_job_id(answer.get("job_id")), {"group_id": answer.get("group_id")})
+        details = {"group_id": answer.get("group_id"), "bohr_id": answer.get("bohr_job_id")}
+        return Sent(require_job_id(answer.get("job_id")), {**details, CREATED_KEY: None})
 
     outcome: Outcome = submit_once(
         ledger,

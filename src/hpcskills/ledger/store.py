@@ -272,6 +272,17 @@ class Ledger:
         assert done is not None
         return done
 
+    def add_details(self, submission_id: int, details: Mapping[str, Any]) -> None:
+        """Merge `details` into a record's details while it is being sent (e.g. the id of a
+        job created but not yet submitted, so a killed run's rerun can clean it up)."""
+        with db.transaction(self.conn):
+            current = self.get(submission_id)
+            assert current is not None
+            self.conn.execute(
+                "UPDATE submissions SET details = ?, updated_at = ? WHERE id = ?",
+                (json.dumps({**current.details, **details}), utc_now(), submission_id),
+            )
+
     def mark_failed_attempt(self, submission_id: int, phase: str, error: str) -> None:
         """The attempt was refused (`rejected`) or its outcome lost (`unknown`)."""
         if phase not in (REJECTED, UNKNOWN_OUTCOME):
