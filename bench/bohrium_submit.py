@@ -134,11 +134,17 @@ def bench_submit(base: str, env: dict[str, str], size: int, runs: int, tmp: Path
     }
 
 
+def list_requests(base: str) -> int:
+    """job/list requests the simulator answered so far, in any API version."""
+    counts = requests.get(f"{base}/_sim/stats", timeout=10).json()["requests"]
+    return counts.get("job/list", 0) + counts.get("v4/job/list", 0)
+
+
 def bench_list(base: str, env: dict[str, str], jobs: int) -> dict:
     seeded = requests.post(f"{base}/_sim/seed", json={"count": jobs}, timeout=60).json()
-    before = requests.get(f"{base}/_sim/stats", timeout=10).json()["requests"].get("job/list", 0)
+    before = list_requests(base)
     seconds, rss, out = timed([sys.executable, str(SCRIPTS / "list_jobs.py"), "--all"], env)
-    after = requests.get(f"{base}/_sim/stats", timeout=10).json()["requests"].get("job/list", 0)
+    after = list_requests(base)
     return {
         "seeded": seeded["seeded"],
         "listed": json.loads(out)["data"]["count"],
@@ -168,7 +174,7 @@ Throughput ratio: **{s["ratio"]:.2f}×** the plain upload (median of the run pai
 against best run: {s["best_ratio"]:.2f}×); goal ≥ 0.8×. Load average during the runs:
 {result["load"]}. The submit does what the plain upload does not: Python start-up and
 imports, the idempotency lookup, job/create, zipping with CRC-32 into a temporary file, the
-simulator's CRC check of the whole zip, and v2/job/add; it needs about twice the CPU time of
+simulator's CRC check of the whole zip, and v4/job/add; it needs about twice the CPU time of
 the plain upload (client and simulator together), and hides most of it by sending 50 MiB
 parts, three at a time, while the zip is still being written. On a busy machine the extra CPU
 time shows; on an idle one the two are close.
@@ -178,7 +184,7 @@ Peak RSS of `submit_job.py`: {s["peak_rss_MB"]:.0f} MB for {s["bytes"] / MB:.0f}
 the zip streams to a temporary file and parts are read from it in 1 MiB blocks.
 
 List {lst["listed"]} jobs (`list_jobs.py --all`, {lst["seeded"]} seeded): {lst["requests"]}
-requests of `GET v1/job/list` (100 per page), {lst["seconds"]:.2f} s wall time including
+requests of `GET v4/job/list` (100 per page), {lst["seconds"]:.2f} s wall time including
 start-up, peak RSS {lst["peak_rss_MB"]:.0f} MB.
 """
 
