@@ -183,6 +183,18 @@ def main() -> int:
     return update.returncode
 
 
+TEST_ONLY = (
+    "sbatch --test-only (one exec) for a request that fits, an unknown partition and a time "
+    "above the partition's limit: a start estimate and two refusals",
+    "estimate_starts",
+)
+TEST_ONLY_REQUESTS = {
+    "cpu": ["--partition=cpu", "--nodes=1", "--cpus-per-task=2", "--time=00:10:00"],
+    "nosuch": ["--partition=nosuch", "--nodes=1"],
+    "debug": ["--partition=debug", "--nodes=1", "--time=01:00:00"],
+}
+
+
 def record_all(corpus: Corpus, workdir: Path, user: str) -> None:
     """Submit the jobs, record every case, clean up."""
     started = time.strftime("%Y-%m-%dT%H:%M:%S")  # sacct reads the cluster's local time
@@ -304,6 +316,7 @@ def record_all(corpus: Corpus, workdir: Path, user: str) -> None:
         60,
     )
     submit("sinfo", "sinfo: every partition", "partitions")
+    submit("sbatch_test_only", *TEST_ONLY, requests=TEST_ONLY_REQUESTS)
     submit(
         "squeue_jobs",
         "squeue for the recorder's jobs: running, pending (held, begin time), array tasks",

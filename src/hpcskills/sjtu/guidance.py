@@ -57,3 +57,33 @@ def after_cancel(result: dict[str, Any]) -> Guided:
         summary=f"{verified} of {len(cancelled)} job(s) cancelled and seen stopped.",
         next=(FollowUp("list_jobs.py", _on_group(result)),),
     )
+
+
+def after_plan(
+    result: dict[str, Any], flags: dict[str, Any], array: str | None = None
+) -> Guided:
+    """A plan: the earliest partition, its charge, and the submit call that uses it."""
+    rows = result.get("partitions") or []
+    if not rows:
+        return Guided(result, summary="No partition gave a start estimate; see unavailable "
+                      "and errors.")
+    best = rows[0]
+    charge = best["charge"]
+    cost = (
+        f"{charge['amount']} {charge['currency']}"
+        + ("" if charge.get("verified") else " (unverified price)")
+        if charge.get("amount") is not None
+        else "an unknown charge"
+    )
+    args: list[str] = ["--partition", best["partition"]]
+    for name, value in flags.items():
+        if value is not None and name != "partition":
+            args += ["--" + name.replace("_", "-"), str(value)]
+    if array:
+        args += ["--array", array]
+    return Guided(
+        result,
+        summary=f"{len(rows)} partition(s) fit; the earliest start is {best['estimated_start']} "
+        f"on {best['partition']} ({best['node_group']}), at most {cost}.",
+        next=(FollowUp("submit_job.py", (*args, "--command", "COMMAND", "--dry-run")),),
+    )

@@ -168,6 +168,32 @@ class SlurmSettings:
 
 
 @dataclass(frozen=True)
+class Price:
+    """What one partition charges per core-hour and per GPU-card-hour (None: nothing);
+    `whole_node`: every
+    allocated node is charged in full (all its cores and GPUs). `source` says where the
+    rates come from; None marks them unverified."""
+
+    partition: str = field(metadata=KEY)
+    core_hour: float | None = None
+    gpu_card_hour: float | None = None
+    whole_node: bool = False
+    source: str | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.source is not None
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """The site's price table (data, not code): rates per partition, in `currency`."""
+
+    currency: str = "CNY"
+    partitions: Mapping[str, Price] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class SiteProfile:
     """The site's API, support contacts, node groups, partitions, entry nodes and storage."""
 
@@ -185,6 +211,7 @@ class SiteProfile:
     storage: Mapping[str, Pool] = field(default_factory=dict)
     transfer: TransferSettings = TransferSettings()
     slurm: SlurmSettings = SlurmSettings()
+    pricing: Pricing = Pricing()
 
     @property
     def api_base_url(self) -> str:
@@ -441,6 +468,27 @@ def _slurm(read: ObjectReader) -> SlurmSettings:
     return settings
 
 
+def _price(name: str, read: ObjectReader) -> Price:
+    price = Price(
+        name,
+        core_hour=read.optional_number("core_hour"),
+        gpu_card_hour=read.optional_number("gpu_card_hour"),
+        whole_node=read.flag("whole_node"),
+        source=read.optional_text("source"),
+    )
+    read.done()
+    return price
+
+
+def _pricing(read: ObjectReader) -> Pricing:
+    pricing = Pricing(
+        read.text("currency", "CNY"),
+        {name: _price(name, r) for name, r in read.entries("partitions")},
+    )
+    read.done()
+    return pricing
+
+
 def _require_known(field_name: str, names: tuple[str, ...], known: Mapping[str, Any], what: str):
     for name in names:
         if name not in known:
@@ -481,6 +529,9 @@ def _check_references(site: SiteProfile) -> None:
     _require_known(
         "slurm.cluster_names", tuple(site.slurm.cluster_names), site.node_groups, "node group"
     )
+    _require_known(
+        "pricing.partitions", tuple(site.pricing.partitions), site.partitions, "partition"
+    )
 
 
 def parse_site(document: Any) -> SiteProfile:
@@ -502,6 +553,7 @@ def parse_site(document: Any) -> SiteProfile:
         storage={name: _pool(name, r) for name, r in read.entries("storage")},
         transfer=_transfer(read.table("transfer")),
         slurm=_slurm(read.table("slurm")),
+        pricing=_pricing(read.table("pricing")),
     )
     read.done()
     _check_references(site)

@@ -82,6 +82,9 @@ class ObjectReader:
             )
         return float(value)
 
+    def optional_number(self, key: str) -> float | None:
+        return None if self._get(key) is None else self.number(key, 0.0)
+
     def flag(self, key: str) -> bool:
         value = self._get(key)
         if value is None:

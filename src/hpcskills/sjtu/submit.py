@@ -129,7 +129,7 @@ def submit(
     }
 
 
-def _read_json_object(path: Path) -> dict[str, Any]:
+def read_json_object(path: Path) -> dict[str, Any]:
     try:
         value = json.loads(path.read_text())
     except FileNotFoundError:
@@ -188,5 +188,5 @@ def _prepare_job(
         except (OSError, UnicodeDecodeError) as exc:
             raise BadInput(f"cannot read {script_file}: {type(exc).__name__}") from None
         return prepare_script(site, text, given.get("partition"))
-    mapping = _read_json_object(spec_file) if spec_file is not None else {}
+    mapping = read_json_object(spec_file) if spec_file is not None else {}
     return prepare_spec(site, spec_from_mapping({**mapping, **given}))

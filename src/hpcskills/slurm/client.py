@@ -15,7 +15,7 @@ Reads that can be batched cost one remote exec (see `batch`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,10 +26,12 @@ from hpcskills.slurm.parse import (
     AccountingRecord,
     PartitionInfo,
     QueueJob,
+    StartEstimate,
     parse_sacct,
     parse_sbatch,
     parse_sinfo,
     parse_squeue,
+    parse_test_only,
 )
 from hpcskills.ssh.base import DEFAULT_COMMAND_TIMEOUT, CommandResult, Remote
 from hpcskills.ssh.connect import run_read
@@ -229,6 +231,26 @@ class SlurmClient:
             text = checked_stdout("scontrol", outputs[step.name], ids_may_be_gone=True)
             live[job_id] = parse_scontrol_jobs(text)
         return JobDetails(live, accounting_of(outputs["sacct"]))
+
+    def estimate_starts(self, requests: Mapping[str, Sequence[str]]) -> dict[str, StartEstimate]:
+        """`sbatch --test-only` for each named resource request (sbatch long options): when
+        each would start, or Slurm's refusal; all in one remote exec. Nothing is submitted.
+        RemoteError when the controller did not answer."""
+        steps = [
+            batch.Step(f"test-{n}", tuple(commands.sbatch_test_only_argv(options)))
+            for n, options in enumerate(requests.values())
+        ]
+        if not steps:
+            return {}
+        marker = batch.new_marker()
+        outputs = self._batch(batch.sequence_script(marker, steps), marker, steps)
+        estimates = {}
+        for name, step in zip(requests, steps, strict=True):
+            result = outputs[step.name]
+            if commands.is_transient_error(result.stderr):
+                raise _failure("sbatch --test-only", result)
+            estimates[name] = parse_test_only(result.stderr + "\n" + result.stdout)
+        return estimates
 
     def efficiency(self, job_id: str) -> SeffReport:
         """seff's report (without accounting: one whose `accounting_available` is False);

@@ -263,6 +263,15 @@ def sbatch_argv(script_path: str, options: Sequence[str] = ()) -> list[str]:
     return ["sbatch", "--parsable", *options, script_path]
 
 
+def sbatch_test_only_argv(options: Sequence[str]) -> list[str]:
+    """`sbatch --test-only` for a resource request (long options): Slurm checks it and
+    prints (on stderr) when such a job would start; nothing is submitted."""
+    bad = [o for o in options if not o.startswith("--") or not o.isprintable()]
+    if bad:
+        raise BadInput(f"invalid sbatch option: {bad[0]!r}")
+    return [*_clean_env(()), "sbatch", "--test-only", *options, "--wrap=true"]
+
+
 def seff_argv(job_id: str) -> list[str]:
     """seff's efficiency report for one job (needs accounting)."""
     (job,) = check_job_ids([job_id])

@@ -25,6 +25,10 @@ from hpcskills.slurm.units import (
 
 _JOB_ID = re.compile(r"^(\d+)(?:_(\d+|\[[0-9,%:-]+\]))?(?:\+\d+)?$", re.ASCII)
 _EXIT = re.compile(r"^(\d+):(\d+)$", re.ASCII)
+_TEST_ONLY = re.compile(
+    r"Job (\d+) to start at (\S+) using (\d+) processors on nodes (\S+) in partition (\S+)"
+)
+_TEST_ONLY_REFUSAL = re.compile(r"^(?:sbatch: error: |allocation failure: )(.+)$", re.M)
 _SBATCH = re.compile(r"^(?:(\d+)(?:;\S+)?|Submitted batch job (\d+)(?: on cluster \S+)?)$")
 
 
@@ -321,4 +325,37 @@ def parse_sbatch(stdout: str) -> str:
         "submitting again",
         command="sbatch",
         stdout=stdout[-500:],
+    )
+
+
+@dataclass
+class StartEstimate:
+    """`sbatch --test-only`'s answer: when and where the job would start, or why Slurm
+    would refuse it (`refusal`; then the other fields are None)."""
+
+    start_time: str | None = None
+    processors: int | None = None
+    node_list: str | None = None
+    partition: str | None = None
+    refusal: str | None = None
+
+
+def parse_test_only(text: str) -> StartEstimate:
+    """The estimate in `sbatch --test-only`'s output (stderr), or the refusal it printed;
+    ParseError when it printed neither."""
+    found = _TEST_ONLY.search(text)
+    if found:
+        return StartEstimate(
+            start_time=parse_timestamp(found[2]),
+            processors=int(found[3]),
+            node_list=found[4],
+            partition=found[5],
+        )
+    refusals = [line.strip() for line in _TEST_ONLY_REFUSAL.findall(text)]
+    if refusals:
+        return StartEstimate(refusal="; ".join(dict.fromkeys(refusals))[:300])
+    raise ParseError(
+        f"unexpected sbatch --test-only output: {text.strip()[:200]!r}",
+        hint="the site's Slurm may print a different format; report this with the output",
+        command="sbatch --test-only",
     )

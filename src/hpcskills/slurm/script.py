@@ -221,9 +221,24 @@ def _check_flag(flag: str) -> tuple[str, str | None]:
     return option, value
 
 
-def render_sbatch(spec: JobSpec) -> str:
-    """The batch script: `#SBATCH` lines, module loads, exports, `cd`, then the command."""
-    directives: list[tuple[str, Any]] = [
+_RESOURCE_OPTIONS = frozenset(
+    {
+        "partition",
+        "nodes",
+        "ntasks-per-node",
+        "cpus-per-task",
+        "gres",
+        "mem",
+        "time",
+        "account",
+        "qos",
+    }
+)
+
+
+def _directives(spec: JobSpec) -> list[tuple[str, str]]:
+    """(sbatch long option, value as written) of every field the spec sets, in order."""
+    pairs: list[tuple[str, Any]] = [
         ("job-name", spec.name),
         ("partition", spec.partition),
         ("nodes", spec.nodes),
@@ -239,10 +254,22 @@ def render_sbatch(spec: JobSpec) -> str:
         ("qos", spec.qos),
         ("comment", spec.comment),
     ]
+    return [(option, str(value)) for option, value in pairs if value is not None]
+
+
+def resource_options(spec: JobSpec) -> list[str]:
+    """The spec's resource request as sbatch command-line options (partition, nodes, tasks,
+    CPUs, GPUs, memory, time, account, QOS and its extra flags): what `sbatch --test-only`
+    needs to estimate a start, without names, paths or the command."""
+    options = [f"--{o}={v}" for o, v in _directives(spec) if o in _RESOURCE_OPTIONS]
+    return options + list(spec.extra_flags)
+
+
+def render_sbatch(spec: JobSpec) -> str:
+    """The batch script: `#SBATCH` lines, module loads, exports, `cd`, then the command."""
     lines = ["#!/bin/bash"]
-    for option, value in directives:
-        if value is not None:
-            lines.append(f"#SBATCH --{option}={_directive_value(option, str(value))}")
+    for option, value in _directives(spec):
+        lines.append(f"#SBATCH --{option}={_directive_value(option, value)}")
     for flag in spec.extra_flags:
         option, value = _check_flag(flag)
         rendered = "" if value is None else "=" + _directive_value("extra_flags", value)
