@@ -87,3 +87,13 @@ def after_plan(
         f"on {best['partition']} ({best['node_group']}), at most {cost}.",
         next=(FollowUp("submit_job.py", (*args, "--command", "COMMAND", "--dry-run")),),
     )
+
+
+def after_usage(result: dict[str, Any]) -> Guided:
+    """A usage report: its totals in one sentence."""
+    totals = result["totals"]
+    return Guided(
+        result,
+        summary=f"{totals['core_hours']} core-hours and {totals['gpu_hours']} GPU-hours in "
+        f"{totals['jobs']} allocation(s) on {result.get('node_group')} since {result['since']}.",
+    )
