@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hpcskills.core.errors import BadInput
+from hpcskills.core.errors import BadInput, RemoteError
+from hpcskills.sjtu import plan as planning
 from hpcskills.sjtu.plan import Candidate, expected_charge, request_of, sort_candidates
 from hpcskills.sjtu.site import Price, Pricing, load_site
 from hpcskills.slurm.parse import ParseError, parse_test_only
@@ -96,3 +97,36 @@ def test_test_only_output() -> None:
     assert refused.refusal == "More processors requested than permitted" and not refused.start_time
     with pytest.raises(ParseError):
         parse_test_only("something else\n")
+
+
+def test_plan_orders_by_start_and_reports_refusals_and_failed_groups(monkeypatch) -> None:
+    starts = {"cpu": "2026-12-04T18:30:00", "huge": "2026-12-04T18:10:00"}
+
+    def estimate(session, candidates):
+        return {
+            c.partition.name: {
+                "start_time": starts.get(c.partition.name),
+                "processors": 1,
+                "node_list": "n1",
+                "partition": c.partition.name,
+                "refusal": None if c.partition.name in starts else "invalid partition",
+            }
+            for c in candidates
+        }
+
+    def connect(group):
+        if group == "kp":
+            raise RemoteError("no route to armlogin", type="connection_failed")
+        return group
+
+    monkeypatch.setattr(planning, "_estimate_group", estimate)
+    spec, names = request_of(SITE, {"time": "1:00:00"})
+    result = planning.plan_job(SITE, spec, names, connect)
+    assert [r["partition"] for r in result["partitions"]] == ["huge", "cpu"]
+    assert {u["partition"] for u in result["unavailable"]} >= {"192c6t", "64c512g"}
+    assert [e["node_group"] for e in result["errors"]] == ["kp"]
+    with pytest.raises(RemoteError):
+        planning.plan_job(SITE, spec, ["arm128c256g"], connect)
+    with pytest.raises(BadInput) as caught:
+        planning.plan_job(SITE, replace(spec, gpus=0), ["a100"], connect)
+    assert caught.value.type == "no_fitting_partition"
