@@ -11,21 +11,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from hpcskills.core.processes import process_alive
+
 PREFIX = "hpcskills-bohrium-input-"
 LEGACY_PREFIX = "bohrium-input-"  # 0.1.0: no pid in the name
 LEGACY_AGE_SECONDS = 24 * 3600
 _OWNED = re.compile(re.escape(PREFIX) + r"(\d+)-")
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process with this id exists (a reused id counts as alive: keep its files)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def scratch_dir() -> tempfile.TemporaryDirectory[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import subprocess
@@ -13,6 +12,7 @@ from typing import Any
 
 from hpcskills.core.credstore import CredentialStore
 from hpcskills.core.errors import HpcError, RemoteError
+from hpcskills.core.processes import process_alive
 from hpcskills.core.progress import call_with_progress
 from hpcskills.core.redact import register_secret
 from hpcskills.core.workspace import Workspace
@@ -110,17 +110,7 @@ def _request_record(workspace: Workspace) -> dict[str, Any] | None:
 
 
 def _alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as handle:
-        return handle.read().split(") ")[-1][:1] != "Z"
-    return True
+    return isinstance(pid, int) and process_alive(pid)
 
 
 def pending_request(workspace: Workspace) -> dict[str, Any] | None:
