@@ -79,12 +79,13 @@ def test_export_finished_failed_cancelled_array_and_pending(cluster, perseus):
     args = [*cluster.ws_args, "--cluster-id", "sjtu=sjtupi"]
 
     deadline = time.monotonic() + 30
-    while True:  # accounting records of array tasks can land a few seconds apart
+    while True:  # accounting records (array tasks, a held job's reason) land seconds apart
         dry = run_script(SKILL, "export_perseus.py", "--dry-run", *args, env=env).data
         by_name = {}
         for record in dry["payload"]:
             by_name.setdefault(record["job_name"], []).append(record)
-        if len(by_name.get("p-array", [])) == 3 or time.monotonic() > deadline:
+        held_known = any(r.get("reason") for r in by_name.get("p-held", []))  # set a bit later
+        if (len(by_name.get("p-array", [])) == 3 and held_known) or time.monotonic() > deadline:
             break
         time.sleep(1)
     assert perseus.stats().get("requests", {}).get("JobManager/add", 0) == 0
