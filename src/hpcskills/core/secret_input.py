@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -59,5 +58,17 @@ def take_secret(textfile: Path | None, stdin: TextIO | None = None) -> str:
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"{textfile} cannot be read: {type(exc).__name__}") from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            textfile.unlink()
+        _delete(textfile)
+
+
+def _delete(textfile: Path) -> None:
+    """Remove the password file; BadInput (the secret goes unused) when it must stay."""
+    try:
+        textfile.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise BadInput(
+            f"{textfile} cannot be deleted after reading: {type(exc).__name__}",
+            hint="give the password in a file you may delete, or on stdin",
+        ) from None
