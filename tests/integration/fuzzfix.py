@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from hpcskills.core import cli
+from hpcskills.core import cli, redact
 from hpcskills.sim.httpbase import SimulatorBase
 
 from scriptrun import SKILLS, keep_output
@@ -103,10 +103,13 @@ class Outcome:
 
 
 def run_in_process(command: Command, argv: Sequence[str]) -> Outcome:
-    """`cli.run` on the script's command, as `python script.py ARGV` with empty stdin."""
+    """`cli.run` on the script's command, as `python script.py ARGV` with empty stdin; like a
+    new process, it starts without the secrets earlier runs registered for masking (a fuzzed
+    value taken for a password would otherwise be masked in every later run's output)."""
     out, err = io.StringIO(), io.StringIO()
     full = [*command.prefix, *argv]
     saved_argv, saved_stdin = sys.argv, sys.stdin
+    known = set(redact._known)
     sys.argv, sys.stdin = [str(command.script), *full], io.StringIO("")
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -117,6 +120,8 @@ def run_in_process(command: Command, argv: Sequence[str]) -> Outcome:
         code = -1  # cli.run always exits
     finally:
         sys.argv, sys.stdin = saved_argv, saved_stdin
+        redact._known.clear()
+        redact._known.update(known)
     keep_output(f"{command.label} {full!r}", out.getvalue() + err.getvalue())
     return Outcome(full, code, out.getvalue(), err.getvalue())
 

@@ -32,6 +32,7 @@ from hpcskills.sim.bohrium import DEMO_ACCESS_KEY, DEMO_PROJECT, BohriumSimulato
 from hpcskills.sim.perseus import DEMO_TOKEN as PERSEUS_TOKEN
 from hpcskills.sim.perseus import PerseusSimulator
 from hpcskills.sim.sjtu import SjtuSimulator
+from hpcskills.ssh.base import Endpoint
 from hpcskills.ssh.identity import identity_of
 
 from fuzzfix import (
@@ -45,10 +46,11 @@ from fuzzfix import (
     run_in_process,
     tree_hash,
 )
+from jobsfix import record_jobs
 from scriptrun import ROOT, register_secret
 from sitefix import exit_masters, issue_certificate, minicluster_up, require_minicluster, trust_ca
 
-EXAMPLES = int(os.environ.get("HPCSKILLS_FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("HPCSKILLS_FUZZ_EXAMPLES", "12"))
 DERANDOMIZE = os.environ.get("HPCSKILLS_FUZZ_SEED") != "random"
 COMMANDS = every_command()
 NO_JOB = "987654321"  # an id no platform here knows
@@ -58,7 +60,10 @@ DPDISPATCHER = ROOT / "tests" / "fixtures" / "dpdispatcher"
 # a process's argv cannot carry one (in-process, click.File would crash on it: not a finding).
 CONTROL = ["", " ", "\t", "a\nb", "a\rb", "\x1b[31mred\x1b[0m", "\x7f", "a\x85b", "a\u2028b"]
 SHAPES = ["x" * 100_000, "9" * 5000, "-x", "-", "--", "-1", "$(touch /tmp/hsec)", "`id`",
-          "; rm -rf ~", "'\"", "\\", "*", "%s%n", "{}", "\u202eevil", "\ufeff", "名前", "\udc80"]
+          "; rm -rf ~", "'\"", "\\", "*", "%s%n", "{}", "\u202eevil", "\ufeff", "名前"]
+# Not yet: an argument that is not UTF-8 (argv bytes b"\x80" arrive as "\udc80") can reach
+# an HTTP request and be exit 1; see test_an_argument_that_is_not_utf8_is_bad_input.
+NOT_UTF8 = "\udc80"
 NUMBERS = ["nan", "NaN", "inf", "-inf", "1e309", "-1", "-5", "0", "1.5", "+3", " 7 ", "0x10",
            "1_000", "\u0661\u0662", "99999999999999999999", "-99999999999999999999"]
 PATHS = ["..", "../..", "x/../../..", "/", "/etc/shadow", "/proc/self/mem", "/dev/null", "~",
@@ -96,7 +101,8 @@ def values_for(param: click.Parameter) -> st.SearchStrategy[str]:
         return st.one_of(st.sampled_from(near), common)
     if isinstance(kind, (click.Path, click.File)):
         return st.one_of(st.sampled_from(PATHS), common)
-    typed = st.text(st.characters(exclude_characters="\x00"), max_size=40)
+    typed = st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]),
+                    max_size=40)
     return st.one_of(st.sampled_from(PATHS + NUMBERS), common, typed)
 
 
@@ -144,9 +150,10 @@ def argv_for(command: Command, fuzzed: click.Parameter | None, values: list[str]
 
 @dataclass
 class Site:
-    """Everything the examples share: simulators, sshd logs, a template workspace."""
+    """Everything the examples share: simulators, sshd logs, template workspaces (a fresh
+    one with credentials only, and a used one that also has a ledger with jobs in it)."""
 
-    template: Path
+    templates: dict[str, Path]
     scratch: Path
     sims: list[BohriumSimulator | PerseusSimulator | SjtuSimulator]
     sshd: SshdWatch
@@ -163,6 +170,10 @@ def fuzz_site(sjtu_sim: SjtuSimulator, tmp_path_factory: pytest.TempPathFactory
     template = base / "template"
     issue_certificate(Workspace(template), sjtu_sim)
     (template / "credentials" / "perseus_token").write_text(PERSEUS_TOKEN + "\n")
+    used = base / "used"
+    shutil.copytree(template, used, symlinks=True)
+    login = Endpoint(site["login"]["host"], site["login"]["port"], site["user"], "pilogin")
+    record_jobs(used, login, ["4242", "4243"], "fuzz")
     register_secret(DEMO_ACCESS_KEY)
     register_secret(PERSEUS_TOKEN)
     fingerprint = key_fingerprint(Path(f"{identity_of(Workspace(template)).key_path}.pub"))
@@ -183,7 +194,7 @@ def fuzz_site(sjtu_sim: SjtuSimulator, tmp_path_factory: pytest.TempPathFactory
             env.setenv(name, value)
         env.delenv("HPCSKILLS_DEBUG", raising=False)
         logs = [Path(p) for p in site["sshd_logs"].values()]
-        yield Site(template, base, [sjtu_sim, bohrium, perseus],
+        yield Site({"fresh": template, "used": used}, base, [sjtu_sim, bohrium, perseus],
                    SshdWatch(logs, fingerprint), site)
 
 
@@ -207,14 +218,14 @@ class Observation:
 
 
 def observe(site: Site, command: Command, fuzzed: click.Parameter | None,
-            values: list[str]) -> Observation:
+            values: list[str], template: str = "fresh") -> Observation:
     """Run one example in a fresh copy of the template workspace and watch the witnesses."""
     with tempfile.TemporaryDirectory(dir=site.scratch) as tmp:
         directory = Path(tmp) / "in"
         directory.mkdir()
         (directory / "in.txt").write_text("input\n")
         workspace = Path(tmp) / "ws"
-        shutil.copytree(site.template, workspace, symlinks=True)
+        shutil.copytree(site.templates[template], workspace, symlinks=True)
         argv = ["--workspace", str(workspace), *argv_for(command, fuzzed, values, directory)]
         before, writes = tree_hash(workspace), platform_writes(site.sims)
         site.sshd.mark()
@@ -229,9 +240,9 @@ def observe(site: Site, command: Command, fuzzed: click.Parameter | None,
 
 
 def check_one(site: Site, command: Command, fuzzed: click.Parameter | None,
-              values: list[str]) -> None:
+              values: list[str], template: str) -> None:
     """The rule, for one example."""
-    seen = observe(site, command, fuzzed, values)
+    seen = observe(site, command, fuzzed, values, template)
     outcome, report = seen.outcome, seen.report(command.label)
     assert outcome.code in CONTRACT_EXITS, report
     assert "Traceback" not in outcome.stderr, report
@@ -252,6 +263,26 @@ def command_named(label: str) -> Command:
 
 def option(command: Command, spelling: str) -> click.Parameter:
     return next(param for param in command.leaf.params if spelling in param.opts)
+
+
+@pytest.mark.xfail(strict=True, reason="reported: cli.run should refuse argv that is not UTF-8")
+def test_an_argument_that_is_not_utf8_is_bad_input(fuzz_site: Site) -> None:
+    """`quota.py --account $'\\x80'`: requests cannot encode the surrogate: exit 1 (bug)."""
+    quota = command_named("sjtu-slurm/quota.py")
+    check_one(fuzz_site, quota, option(quota, "--account"), [NOT_UTF8], "fresh")
+
+
+@pytest.mark.xfail(strict=True, reason="reported: redaction of the serialized JSON text")
+def test_masking_a_secret_keeps_the_document_json() -> None:
+    """Found by the fuzz test: a registered secret with an escaped form (here one holding
+    U+202E) is masked inside the JSON escape of a message that quotes it with repr: the
+    backslash is left alone and stdout is no JSON document any more."""
+    from hpcskills.core.redact import redact, register_secret
+
+    secret = "\u202eevil-secret"
+    register_secret(secret)
+    document = json.dumps({"message": f"bad value {secret!r}"})
+    assert json.loads(redact(document))
 
 
 def test_each_witness_sees_a_change_when_there_is_one(fuzz_site: Site) -> None:
@@ -288,6 +319,7 @@ def test_any_value_keeps_the_contract_and_bad_input_changes_nothing(
             values = data.draw(
                 st.lists(strategy, min_size=1, max_size=2 if many else 1), label="values"
             )
-        check_one(fuzz_site, command, fuzzed, values)
+        template = data.draw(st.sampled_from(["fresh", "used"]), label="workspace")
+        check_one(fuzz_site, command, fuzzed, values, template)
 
     example()

@@ -89,3 +89,10 @@ def test_a_textfile_that_cannot_be_deleted_is_bad_input_not_a_bug(
         take_secret(path)
     assert "cannot be deleted" in caught.value.message
     assert "file-password-4" not in caught.value.message
+
+
+def test_a_textfile_name_the_system_refuses_is_bad_input(tmp_path: Path) -> None:
+    """Found by the bad-input fuzz test: a 100,000-character --textfile was exit 1."""
+    with pytest.raises(BadInput) as caught:
+        choose_source(tmp_path / ("x" * 100_000), False, "--textfile", "--password-stdin")
+    assert caught.value.type == "textfile_missing"

@@ -36,8 +36,16 @@ def choose_source(
             f"give the password with exactly one of {file_option} FILE or {stdin_option}",
             type="password_source",
         )
-    if textfile is not None and not textfile.is_file():
+    if textfile is not None and not _is_file(textfile):
         raise BadInput(f"{file_option}: {textfile} does not exist", type="textfile_missing")
+
+
+def _is_file(path: Path) -> bool:
+    """Whether `path` is a regular file; a name the system refuses (too long) is not one."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def first_line(text: str, origin: str) -> str:
