@@ -439,3 +439,19 @@ def test_tiefblue_object_operations(sim: BohriumSimulator) -> None:
     assert gone.json()["code"] == 0 and key not in sim.objects
     after = requests.get(f"{sim.base_url}/api/meta/{key}", headers=token, timeout=T)
     assert after.status_code == 404
+
+
+def test_state_changing_requests_are_logged_in_order_and_reads_are_not(
+    sim: BohriumSimulator,
+) -> None:
+    """The log the bad-input fuzz test compares: every non-GET request, no GET, no control."""
+    before = sim.state_changing_requests()
+    requests.get(f"{sim.base_url}/openapi/v1/ak/get", headers=AUTH, timeout=T)
+    requests.get(f"{sim.base_url}/_sim/stats", timeout=T)
+    assert sim.state_changing_requests() == before
+    job_id = submit(sim)
+    assert job_id
+    new = sim.state_changing_requests()[len(before):]
+    assert new == ["POST /openapi/v1/job/create", "POST /api/upload/binary",
+                   "POST /openapi/v2/job/add"], new
+    assert all(not entry.startswith("GET ") for entry in new)

@@ -70,3 +70,29 @@ def test_missing_textfile(tmp_path: Path) -> None:
     with pytest.raises(BadInput) as caught:
         choose_source(tmp_path / "absent", False, "--textfile", "--password-stdin")
     assert caught.value.type == "textfile_missing"
+
+
+@pytest.mark.parametrize("content", [b"file-password-4\n", b""])
+def test_a_textfile_that_cannot_be_deleted_is_bad_input_not_a_bug(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes
+) -> None:
+    """Found by the bad-input fuzz test (`--textfile /proc/self/mem` was exit 1): a file the
+    pack cannot delete is refused, and its password is not used."""
+    path = tmp_path / "pw.txt"
+    path.write_bytes(content)
+
+    def refuse(self: Path, missing_ok: bool = False) -> None:
+        raise PermissionError(1, "Operation not permitted", str(self))
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    with pytest.raises(BadInput) as caught:
+        take_secret(path)
+    assert "cannot be deleted" in caught.value.message
+    assert "file-password-4" not in caught.value.message
+
+
+def test_a_textfile_name_the_system_refuses_is_bad_input(tmp_path: Path) -> None:
+    """Found by the bad-input fuzz test: a 100,000-character --textfile was exit 1."""
+    with pytest.raises(BadInput) as caught:
+        choose_source(tmp_path / ("x" * 100_000), False, "--textfile", "--password-stdin")
+    assert caught.value.type == "textfile_missing"

@@ -143,6 +143,15 @@ def test_target_selection(ledger) -> None:
     assert len(w.select_targets(ledger, ["101"], False, sites=["t"])) == 1
 
 
+def test_a_watch_without_a_selection_does_not_create_the_ledger(tmp_path: Path) -> None:
+    """Found by the bad-input fuzz test: exit 2 left a new ledger in a fresh workspace."""
+    workspace = Workspace(tmp_path / "ws")
+    for job_ids, all_active in (((), False), (("101",), True)):
+        with pytest.raises(BadInput):
+            w.watch_jobs(workspace, job_ids, all_active=all_active, plan=w.WatchPlan())
+    assert not workspace.root.exists()
+
+
 def test_combined_states() -> None:
     assert combined_state(["COMPLETED", "RUNNING", "PENDING"]) == "RUNNING"
     assert combined_state(["COMPLETED", "PENDING"]) == "PENDING"

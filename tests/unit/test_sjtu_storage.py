@@ -230,6 +230,13 @@ def test_local_entries_skip_symlinks(tmp_path: Path) -> None:
     assert xfer.local_entries(tmp_path / "missing") == ("none", {})
 
 
+def test_a_local_path_that_cannot_be_read_is_bad_input(tmp_path: Path) -> None:
+    """Found by the bad-input fuzz test (`upload.py / DIR` was exit 1 on /proc/1/cwd)."""
+    with pytest.raises(BadInput) as caught:
+        xfer.local_entries(tmp_path / ("x" * 300))
+    assert caught.value.type == "local_unreadable"
+
+
 def test_parse_sha256sum_unescapes_names() -> None:
     text = "aa  plain\n\\bb  new\\nline\\\\x\ncc  two  spaces\n"
     assert xfer.parse_sha256sum(text) == {"plain": "aa", "new\nline\\x": "bb", "two  spaces": "cc"}

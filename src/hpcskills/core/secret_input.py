@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -37,8 +36,16 @@ def choose_source(
             f"give the password with exactly one of {file_option} FILE or {stdin_option}",
             type="password_source",
         )
-    if textfile is not None and not textfile.is_file():
+    if textfile is not None and not _is_file(textfile):
         raise BadInput(f"{file_option}: {textfile} does not exist", type="textfile_missing")
+
+
+def _is_file(path: Path) -> bool:
+    """Whether `path` is a regular file; a name the system refuses (too long) is not one."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def first_line(text: str, origin: str) -> str:
@@ -59,5 +66,17 @@ def take_secret(textfile: Path | None, stdin: TextIO | None = None) -> str:
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"{textfile} cannot be read: {type(exc).__name__}") from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            textfile.unlink()
+        _delete(textfile)
+
+
+def _delete(textfile: Path) -> None:
+    """Remove the password file; BadInput (the secret goes unused) when it must stay."""
+    try:
+        textfile.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise BadInput(
+            f"{textfile} cannot be deleted after reading: {type(exc).__name__}",
+            hint="give the password in a file you may delete, or on stdin",
+        ) from None

@@ -71,12 +71,17 @@ class Tracker:
             states.setdefault(record.state, round(now - self.started, 1))
 
 
+def check_selection(job_ids: Sequence[str], all_active: bool) -> None:
+    """BadInput unless exactly one of: job ids, --all-active."""
+    if bool(job_ids) == all_active:
+        raise BadInput("give JOBID... or --all-active (not both)")
+
+
 def select_targets(
     ledger: Ledger, job_ids: Sequence[str], all_active: bool, sites: Sequence[str] = ()
 ) -> list[Submission]:
     """The ledger jobs to watch: the given ids, or every job not known to have ended."""
-    if bool(job_ids) == all_active:
-        raise BadInput("give JOBID... or --all-active (not both)")
+    check_selection(job_ids, all_active)
     if all_active:
         return [r for r in ledger.select(sites=sites) if not st.is_terminal(r.state or "")]
     records = ledger.select(job_ids=[str(j) for j in job_ids], sites=sites, phases=(SUBMITTED,))
@@ -196,6 +201,7 @@ def watch_jobs(
     connect: Connect | None = None,
 ) -> dict[str, Any]:
     """Watch ledger jobs (see `watch`); with `output_dir`, fetch each ended job's outputs."""
+    check_selection(job_ids, all_active)  # before the ledger is opened, which may create it
     with open_ledger(workspace) as ledger:
         targets = select_targets(ledger, job_ids, all_active, sites)
         poller = Poller(

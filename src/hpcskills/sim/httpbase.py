@@ -3,7 +3,9 @@
 A simulator subclasses `SimulatorBase` and registers routes on its `Router`. The base class
 serves them from a threaded HTTP server bound to 127.0.0.1 only, counts requests and
 responses per route, injects HTTP 500 answers on demand and owns the ``/_sim/...`` control
-namespace (stats and failure injection here; subclasses add their own control routes).
+namespace (stats and failure injection here; subclasses add their own control routes). Every
+request that may change state (any method but GET, outside ``/_sim/``) is also kept in order,
+so a test can tell that a command changed nothing on the platform.
 
 Request logging is one line per request on the given stream (stderr by default): method,
 path without query string, status and duration. Bodies and headers (so ``Authorization``)
@@ -275,6 +277,7 @@ class SimulatorBase:
         self._port = port
         self._log = log
         self._log_lock = threading.Lock()
+        self._writes: list[str] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.router.add("GET", r"/_sim/stats", self._control_stats)
@@ -363,6 +366,9 @@ class SimulatorBase:
         counted = not request.path.startswith(CONTROL_PREFIX)
         if counted:
             self.counters.inc("requests", route.name)
+        if counted and request.method.upper() != "GET":
+            with self._log_lock:
+                self._writes.append(f"{request.method.upper()} {request.path}")
         if counted and self.faults.take(request.method, request.path):
             self.counters.inc("events", "injected_failures")
             response = self.internal_error()
@@ -394,6 +400,11 @@ class SimulatorBase:
     def inject_failure(self, method: str, path: str, count: int = 1) -> None:
         """Answer the next `count` requests to `method path` (``*`` = any method) with 500."""
         self.faults.add(method, path, count)
+
+    def state_changing_requests(self) -> list[str]:
+        """``METHOD path`` of every request so far that was not a GET, oldest first."""
+        with self._log_lock:
+            return list(self._writes)
 
     def stats(self) -> dict[str, dict[str, int]]:
         """Counters: ``requests`` and ``responses`` per route, plus ``events``."""

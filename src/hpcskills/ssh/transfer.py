@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from hpcskills.core.errors import NotFound, RemoteError
+from hpcskills.core.errors import BadInput, NotFound, RemoteError
 from hpcskills.ssh.base import Remote, feed_in_background
 
 CHUNK = 1024 * 1024
@@ -125,7 +125,17 @@ def _state(stat: os.stat_result) -> FileState:
 
 def local_entries(path: Path) -> tuple[str, Listing]:
     """The same as remote_entries, for a local path (inside directories: regular files
-    only, symlinks skipped)."""
+    only, symlinks skipped); BadInput when a part of it cannot be read."""
+    try:
+        return _local_entries(path)
+    except OSError as exc:
+        raise BadInput(
+            f"{exc.filename or path} cannot be read: {exc.strerror or type(exc).__name__}",
+            type="local_unreadable",
+        ) from None
+
+
+def _local_entries(path: Path) -> tuple[str, Listing]:
     if path.is_file():
         return "file", {".": _state(path.stat())}
     if not path.is_dir():
