@@ -104,6 +104,14 @@ def test_submit_from_template_then_list_describe_log_download(bohrium: Bohrium) 
     assert (out / str(job_id) / "log").is_file() and entry["unzipped_files"] >= 2
     again = bohrium.run("download_results.py", str(job_id), "-o", str(out)).data
     assert again["downloaded"][0]["skipped"] is True
+    # unpacking again never replaces a local file that differs from the archive's
+    (out / str(job_id) / "log").write_text("the user's notes\n")
+    unpacked = bohrium.run("download_results.py", str(job_id), "-o", str(out), "--unzip").data
+    (entry,) = unpacked["downloaded"]
+    assert (out / str(job_id) / "log").read_text() == "the user's notes\n"
+    assert entry["not_overwritten"] == [str(out / str(job_id) / "log")]
+    assert "another --out" in entry["hint"]
+    assert entry["unzipped_files"] == 0 and entry["unchanged_files"] >= 1
 
 
 def test_lint_errors_stop_before_anything_is_sent(bohrium: Bohrium) -> None:
