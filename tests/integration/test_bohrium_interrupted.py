@@ -59,7 +59,8 @@ def test_a_refused_submit_deletes_the_job_it_created(bohrium: Bohrium) -> None:
          "message": "invalid param: scassType"},
     )
     refused = bohrium.run("submit_job.py", *ARGS, "-p", str(bohrium.input_dir()))
-    assert refused.returncode == 2
+    assert refused.returncode == 5  # created and uploaded, then refused: not "bad input"
+    assert refused.error["created_job_status"] == "deleted"
     assert bohrium.control("jobs") == []  # created, refused, deleted
 
 

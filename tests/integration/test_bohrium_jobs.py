@@ -6,7 +6,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from hpcskills.sim.bohrium import DEMO_ACCESS_KEY, OTHER_ACCESS_KEY
+from hpcskills.sim.bohrium import DEMO_ACCESS_KEY, FIRST_JOB_ID, OTHER_ACCESS_KEY
 
 from bohriumfix import (
     Bohrium,
@@ -104,6 +104,14 @@ def test_submit_from_template_then_list_describe_log_download(bohrium: Bohrium) 
     assert (out / str(job_id) / "log").is_file() and entry["unzipped_files"] >= 2
     again = bohrium.run("download_results.py", str(job_id), "-o", str(out)).data
     assert again["downloaded"][0]["skipped"] is True
+    # unpacking again never replaces a local file that differs from the archive's
+    (out / str(job_id) / "log").write_text("the user's notes\n")
+    unpacked = bohrium.run("download_results.py", str(job_id), "-o", str(out), "--unzip").data
+    (entry,) = unpacked["downloaded"]
+    assert (out / str(job_id) / "log").read_text() == "the user's notes\n"
+    assert entry["not_overwritten"] == [str(out / str(job_id) / "log")]
+    assert "another --out" in entry["hint"]
+    assert entry["unzipped_files"] == 0 and entry["unchanged_files"] >= 1
 
 
 def test_lint_errors_stop_before_anything_is_sent(bohrium: Bohrium) -> None:
@@ -177,9 +185,45 @@ def test_waf_prone_command_is_wrapped_in_run_sh(bohrium: Bohrium) -> None:
     refused = bohrium.run(
         "submit_job.py", "--template", "lammps", "-p", str(folder), "-c", command + " ", "--no-wrap"
     )
-    assert refused.returncode == 2
-    assert refused.error["type"] == "waf_blocked"
+    # refused by job/add, after job/create and the upload: not "bad input, nothing changed"
+    assert refused.returncode == 5
+    assert refused.error["type"] == "submit_rejected"
+    assert refused.error["reason_type"] == "waf_blocked"
     assert "run.sh" in refused.error["hint"]
+
+
+def test_a_refused_submit_says_which_created_job_is_left(bohrium: Bohrium) -> None:
+    folder = bohrium.input_dir()
+    first = FIRST_JOB_ID  # a fresh simulator's first job
+    refusal = {"kind": "error", "method": "POST", "path": "/openapi/v4/job/add",
+               "code": 140400, "message": "invalid param: scassType"}
+    bohrium.control("inject", refusal)
+    # the created job cannot be deleted right away: it stays, "uploading"
+    bohrium.control("inject", {"kind": "error", "method": "POST",
+                               "path": f"/openapi/v1/job/del/{first}", "code": 140403,
+                               "message": "permission denied"})
+    args = ["--template", "lammps", "-p", str(folder), "--backward_file", "log"]
+    refused = bohrium.run("submit_job.py", *args)
+    assert refused.returncode == 5, refused.stdout
+    error = refused.error
+    assert error["type"] == "submit_rejected" and error["retryable"] is False
+    assert error["reason_type"] == "rejected" and "invalid param: scassType" in error["message"]
+    assert "nothing" not in error["message"]
+    (left,) = [job for job in bohrium.control("jobs") if not job["submitted"]]
+    assert (error["created_job_id"], error["created_job_status"]) == (first, "uploading")
+    assert f"Job {first}" in error["message"] and "'uploading'" in error["message"]
+    assert f"stop_jobs.py --action delete {first}" in error["hint"]
+    assert left["id"] == first
+
+    bohrium.control("inject", refusal)  # refused again: this time its job is deleted
+    again = bohrium.run("submit_job.py", *args)
+    assert again.returncode == 5
+    assert again.error["created_job_status"] == "deleted"
+    assert "deleted again" in again.error["message"]
+    assert again.error["created_job_id"] not in [j["id"] for j in bohrium.control("jobs")]
+    assert first not in [j["id"] for j in bohrium.control("jobs")]  # the rerun removed it
+    rerun = bohrium.submit(folder=folder)  # the key was freed: a fixed rerun submits anew
+    assert rerun["submitted"] is True and rerun["job_id"] != first
 
 
 def test_retried_submit_does_not_create_a_second_job(bohrium: Bohrium) -> None:

@@ -3,6 +3,7 @@ SSH with that certificate → submit → list → info → output → cancel (co
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from datetime import datetime, timedelta, timezone
@@ -297,3 +298,24 @@ def test_a_confirm_token_runs_its_plan_once(cluster) -> None:
     assert remote_exec(cluster, "ls", name).data["exit_status"] == 0  # still there
     fresh = replay.error["confirm"]
     assert remote_exec(cluster, "rm", "-f", name, token=fresh).data["exit_status"] == 0
+
+
+def test_env_file_values_reach_the_job_and_nothing_else(cluster, tmp_path: Path) -> None:
+    secret = f"tok-{os.urandom(8).hex()} 'q' $(id)"
+    register_secret(secret)  # run_script fails a test whose output shows it
+    env_file = tmp_path / "job.env"
+    env_file.write_text(f"# for the job only\nDB_URL={secret}\n")
+    args = ["--partition", "cpu", "--time", "5", "--output", "env-%j.txt", "--env-file",
+            str(env_file), "--command", 'printf %s "$DB_URL" | sha256sum']
+    shown = call(cluster, "submit_job.py", *args, "--dry-run").data
+    assert "export DB_URL='<from --env-file>'" in shown["script"]
+    submitted = call(cluster, "submit_job.py", *args).data
+    job_id, script_path = submitted["job_id"], submitted["script_path"]
+    mode = run_script(SKILL, "remote_exec.py", *cluster.ws_args, "--", "stat", "-c", "%a",
+                      script_path, env=cluster.env).data
+    assert mode["stdout"].strip() == "600"
+    deadline = time.monotonic() + 30
+    while (out := call(cluster, "job_output.py", job_id)).returncode == 6 or not out.data["text"]:
+        assert time.monotonic() < deadline, out.describe()
+        time.sleep(0.3)
+    assert out.data["text"].split()[0] == hashlib.sha256(secret.encode()).hexdigest()

@@ -64,7 +64,19 @@ def test_unzip_refuses_paths_outside_the_target(tmp_path: Path) -> None:
     with zipfile.ZipFile(good, "w") as archive:
         archive.writestr("dir/a.txt", "a")
         archive.writestr("b.txt", "b")
-    assert unzip(good, tmp_path / "out") == 2
+    assert unzip(good, tmp_path / "out").written == 2
+    (tmp_path / "out" / "b.txt").write_text("B")  # same size, other bytes: kept
+    (tmp_path / "out" / "dir" / "a.txt").unlink()
+    (tmp_path / "out" / "dir" / "a.txt").symlink_to(tmp_path / "elsewhere")  # not written through
+    again = unzip(good, tmp_path / "out")
+    assert again.written == 0 and again.unchanged == 0
+    assert sorted(again.not_overwritten) == [
+        str(tmp_path / "out" / "b.txt"), str(tmp_path / "out" / "dir" / "a.txt")
+    ]
+    assert (tmp_path / "out" / "b.txt").read_text() == "B"
+    assert not (tmp_path / "elsewhere").exists()
+    (tmp_path / "out" / "b.txt").write_text("b")
+    assert unzip(good, tmp_path / "out").unchanged == 1  # the same bytes are left alone
     (tmp_path / "junk.zip").write_text("not a zip")
     with pytest.raises(RemoteError):
         unzip(tmp_path / "junk.zip", tmp_path / "out")

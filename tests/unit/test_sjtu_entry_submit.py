@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from hpcskills.sjtu.submit import (
     parse_env_pairs,
     prepare,
     prepare_script,
+    read_env_file,
     script_file_name,
 )
 
@@ -162,3 +165,68 @@ def test_env_pairs_and_file_names() -> None:
         parse_env_pairs(["NOVALUE"])
     name = script_file_name("it's; a $(test)", now=0)
     assert name.startswith("it_s__a___test_-19700101-000000-") and name.endswith(".sbatch")
+
+
+SECRET = "s3cr3t 'value' $(id)"
+
+
+def test_env_file_values_reach_the_script_quoted_and_never_its_shown_form(tmp_path: Path) -> None:
+    env_file = tmp_path / "job.env"
+    env_file.write_text(f"# tokens for the job\n\nAPI_TOKEN={SECRET}\r\nEMPTY=\n")
+    secret_env = read_env_file(env_file)
+    assert secret_env == {"API_TOKEN": SECRET, "EMPTY": ""}
+    prepared = prepare(
+        SITE,
+        script_file=None,
+        spec_file=None,
+        fields={"partition": "cpu", "command": "run", "env": {"PLAIN": "1"}},
+        secret_env=secret_env,
+    )
+    assert f"export API_TOKEN={shlex.quote(SECRET)}\n" in prepared.script
+    assert "export PLAIN=1\n" in prepared.script
+    assert SECRET not in prepared.visible_script
+    assert "export API_TOKEN='<from --env-file>'" in prepared.visible_script
+    assert "export PLAIN=1\n" in prepared.visible_script
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (f"not-a-name={SECRET}\n", ["line 1", "not a variable name"]),
+        (f"s3cr3t pass={SECRET}\n", ["line 1", "not a variable name"]),
+        (f"{SECRET}\n", ["line 1", "KEY=VALUE"]),
+        (f"A=1\nA={SECRET}\n", ["line 2", "'A'", "twice"]),
+        (f"A=x\0{SECRET}\n", ["line 1", "NUL"]),
+    ],
+)
+def test_a_bad_env_file_names_the_line_never_the_value(
+    tmp_path: Path, text: str, words: list[str]
+) -> None:
+    env_file = tmp_path / "job.env"
+    env_file.write_text(text)
+    with pytest.raises(BadInput) as raised:
+        read_env_file(env_file)
+    shown = json.dumps(raised.value.to_dict())
+    assert "s3cr3t" not in shown
+    for word in words:
+        assert word in shown
+
+
+def test_env_file_does_not_mix_with_a_script_or_repeat_an_env_key(tmp_path: Path) -> None:
+    script = tmp_path / "job.sh"
+    script.write_text("#!/bin/bash\n#SBATCH -p cpu\nhostname\n")
+    with pytest.raises(BadInput, match="--env-file"):
+        prepare(SITE, script_file=script, spec_file=None, fields={}, secret_env={"A": "x"})
+    with pytest.raises(BadInput, match="'A'") as raised:
+        prepare(
+            SITE,
+            script_file=None,
+            spec_file=None,
+            fields={"partition": "cpu", "command": "run", "env": {"A": "1"}},
+            secret_env={"A": SECRET},
+        )
+    assert "s3cr3t" not in json.dumps(raised.value.to_dict())
+    binary = tmp_path / "bin.env"
+    binary.write_bytes(b"A=\xff\xfe\n")
+    with pytest.raises(BadInput, match="UTF-8"):
+        read_env_file(binary)

@@ -19,7 +19,8 @@ from hpcskills.core.errors import BadInput
 @click.option("--group", "group_id", type=int, help="Every job of this job group.")
 @click.option("-o", "--out", "out_dir", required=True,
               type=click.Path(file_okay=False, path_type=Path), help="Target directory.")
-@click.option("--unzip", is_flag=True, help="Also unpack each out.zip next to it.")
+@click.option("--unzip", is_flag=True,
+              help="Also unpack each out.zip next to it (local files that differ are kept).")
 def main(workspace, backend, job_ids, group_id, out_dir, unzip):
     """Save OUT/<job id>/out.zip per ended job; a rerun resumes and skips finished files."""
     if bool(job_ids) == (group_id is not None):

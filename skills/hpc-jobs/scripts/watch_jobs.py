@@ -23,7 +23,8 @@ from hpcskills.sjtu.options import backend_option
               help="Seconds (at most a week).")
 @click.option("--max-interval", type=Seconds(maximum=3600), default=60, show_default=True,
               help="Longest pause between polls (they start at 2 s and double).")
-@click.option("--fetch-outputs", is_flag=True, help="Download each ended job's declared outputs.")
+@click.option("--fetch-outputs", is_flag=True, help="Download each ended job's declared outputs "
+              "(never replacing a local file that differs).")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where outputs go (default: WORKSPACE/hpc-outputs).")
 @backend_option

@@ -11,7 +11,7 @@ from hpcskills.jobs.slurm_submit import submit_sjtu_once
 from hpcskills.sjtu.guidance import after_submit
 from hpcskills.sjtu.options import backend_option, job_ids_option
 from hpcskills.sjtu.session import SiteAccess
-from hpcskills.sjtu.submit import parse_env_pairs, prepare
+from hpcskills.sjtu.submit import parse_env_pairs, prepare, read_env_file
 from hpcskills.slurm.runopts import run_options
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -33,7 +33,11 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--error", "-e", help="stderr file.")
 @click.option("--workdir", help="Absolute work dir on the cluster (hot storage).")
 @click.option("--module", "modules", multiple=True, help="module load NAME (repeatable).")
-@click.option("--env", "env", multiple=True, metavar="KEY=VALUE", help="Repeatable.")
+@click.option("--env", "env", multiple=True, metavar="KEY=VALUE",
+              help="Repeatable. No secrets: the value is on the command line and in output.")
+@click.option("--env-file", type=FILE, help="KEY=VALUE lines exported in the job (for "
+              "secrets): read here, written into the job script (mode 0600 on the cluster), "
+              "never shown.")
 @click.option("--command", help="The command(s) the job runs.")
 @click.option("--array", help="Run as a job array: 1-8, 1-8%2 (2 at a time), 0,3,5-9, 1-99:2.")
 @job_ids_option("--after-ok", "after_ok", "Start after these jobs all succeeded.")
@@ -44,8 +48,8 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--idempotency-key", help="Same key = same job, never a second one (default: "
               "derived from the script and its settings).")
 @backend_option
-def main(workspace, script_file, spec_file, dry_run, backend, env, modules, idempotency_key,
-         array, after_ok, after_any, after_not_ok, hold, **fields):
+def main(workspace, script_file, spec_file, dry_run, backend, env, env_file, modules,
+         idempotency_key, array, after_ok, after_any, after_not_ok, hold, **fields):
     """Checks the partition's node group, limits, GPUs and cold-storage use first; then
     uploads the script to the work dir and runs sbatch on the partition's login node.
     Running it again returns the job already submitted (also after a lost answer).
@@ -55,11 +59,11 @@ def main(workspace, script_file, spec_file, dry_run, backend, env, modules, idem
                            after_not_ok=after_not_ok, hold=hold)
     prepared = prepare(site, script_file=script_file, spec_file=spec_file,
                        fields={**fields, "env": parse_env_pairs(env), "modules": list(modules)},
-                       run=run_with)
+                       run=run_with, secret_env=read_env_file(env_file) if env_file else None)
     if dry_run:
         return {"dry_run": True, "partition": prepared.partition,
                 "node_group": prepared.node_group, "warnings": prepared.warnings,
-                "script": prepared.script, "sbatch_options": run_with.sbatch_options(),
+                "script": prepared.visible_script, "sbatch_options": run_with.sbatch_options(),
                 **run_with.describe()}
     session = SiteAccess(workspace, site, log, backend).open(node_group=prepared.node_group)
     return after_submit(submit_sjtu_once(workspace, session, prepared, idempotency_key))

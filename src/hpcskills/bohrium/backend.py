@@ -61,6 +61,34 @@ def log_file_url(job: dict[str, Any]) -> str | None:
     return str(chosen[0]["url"]) if chosen else None
 
 
+def refused_after_create(error: HpcError, job_id: int, deleted: bool) -> RemoteError:
+    """A definite refusal of `job/add`, told as it is (exit 5, not "nothing changed"): the
+    job created and uploaded before was deleted again, or it is still listed, "uploading"."""
+    left = (
+        "it was deleted again; nothing of it is left in your job list"
+        if deleted
+        else "it could not be deleted now and stays in your job list as 'uploading' (it never "
+        "runs)"
+    )
+    then = (
+        ""
+        if deleted
+        else f"; the rerun deletes job {job_id} first, or delete it now with "
+        f"stop_jobs.py --action delete {job_id} (a plan first)"
+    )
+    return RemoteError(
+        f"Bohrium refused the job: {error.message}. Job {job_id} had been created and its "
+        f"input uploaded; {left}",
+        type="submit_rejected",
+        hint=(f"{error.hint}; then " if error.hint else "fix the cause, then ")
+        + "run the same command again (it creates a new job)"
+        + then,
+        reason_type=error.type,
+        created_job_id=job_id,
+        created_job_status="deleted" if deleted else "uploading",
+    )
+
+
 class ApiBackend:
     """Job operations over the Bohrium OpenAPI and tiefblue."""
 
@@ -180,7 +208,9 @@ class ApiBackend:
         except HpcError as exc:
             if sending and exc.retryable:  # the platform may have taken it: look it up
                 return self._after_lost_answer(submission, exc, uploaded.to_dict())
-            self._discard_quietly(int(job_id))  # refused, or never sent
+            deleted = self._discard_quietly(int(job_id))  # refused, or never sent
+            if sending:
+                raise refused_after_create(exc, int(job_id), deleted) from None
             raise
         except BaseException:
             if not sending:
@@ -208,13 +238,14 @@ class ApiBackend:
             uploader = TiefblueUploader(host, str(created["token"]), report=self.report)
             return key, uploader.upload(key, source, submission.inventory.total_bytes)
 
-    def _discard_quietly(self, job_id: int) -> None:
+    def _discard_quietly(self, job_id: int) -> bool:
         """After a failed or interrupted upload: delete the created job, if the platform
-        lets us (the next run deletes it otherwise)."""
+        lets us (the next run deletes it otherwise); whether it was deleted."""
         try:
-            self.discard_created(job_id)
+            return self.discard_created(job_id)
         except HpcError as exc:
             self.report(f"could not delete the unsent job {job_id} now ({exc.message})")
+            return False
 
     def _after_lost_answer(
         self, submission: Submission, error: RemoteError, upload: dict[str, Any]

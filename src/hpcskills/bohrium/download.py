@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
@@ -135,16 +137,47 @@ def safe_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     return members
 
 
-def unzip(archive_path: Path, target: Path) -> int:
-    """Unpack `archive_path` into `target`; the number of files."""
+@dataclass
+class Unzipped:
+    """Files of an archive written now, already the same here, and local ones kept."""
+
+    written: int = 0
+    unchanged: int = 0
+    not_overwritten: list[str] = field(default_factory=list)
+
+
+def same_as_member(path: Path, info: zipfile.ZipInfo) -> bool:
+    """Whether a local regular file holds exactly the member's bytes (size, then CRC-32)."""
+    if path.is_symlink() or not path.is_file() or path.stat().st_size != info.file_size:
+        return False
+    crc = 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            crc = zlib.crc32(block, crc)
+    return crc == info.CRC
+
+
+def unzip(archive_path: Path, target: Path) -> Unzipped:
+    """Unpack `archive_path` into `target`; a local file that differs from its member is
+    kept and reported, never overwritten."""
+    result = Unzipped()
     try:
         with zipfile.ZipFile(archive_path) as archive:
-            members = safe_members(archive)
-            archive.extractall(target, members)
+            chosen = []
+            for info in safe_members(archive):
+                local = target / info.filename
+                if info.is_dir() or not (local.exists() or local.is_symlink()):
+                    chosen.append(info)
+                    result.written += not info.is_dir()
+                elif same_as_member(local, info):
+                    result.unchanged += 1
+                else:
+                    result.not_overwritten.append(str(local))
+            archive.extractall(target, chosen)
     except zipfile.BadZipFile:
         raise RemoteError(
             f"{archive_path} is not a valid zip archive",
             type="bad_archive",
             hint="delete it and download again",
         ) from None
-    return sum(1 for m in members if not m.is_dir())
+    return result

@@ -11,6 +11,11 @@ from hpcskills.bohrium.records import job_id_of
 from hpcskills.bohrium.states import TERMINAL, job_state
 from hpcskills.core.errors import BadInput, HpcError, NotFound, RemoteError
 
+KEPT_HINT = (
+    "these local files differ from the archive's and were kept; unzip into another --out "
+    "directory (or move them away) to get the job's version"
+)
+
 
 def skip_reason(job: dict[str, Any], needs_url: bool) -> str | None:
     """Why a job has nothing to download yet, or None (pure)."""
@@ -28,8 +33,13 @@ def _one(ctx: Context, job: dict[str, Any], out_dir: Path, unpack: bool) -> dict
     fetched = ctx.backend.fetch_result(job, target)
     entry = {"job_id": job_id, "state": job_state(job).state, **fetched}
     if unpack:
-        entry["unzipped_files"] = unzip(target, target.parent)
+        unpacked = unzip(target, target.parent)
+        entry["unzipped_files"] = unpacked.written
+        entry["unchanged_files"] = unpacked.unchanged
         entry["unzipped_to"] = str(target.parent)
+        if unpacked.not_overwritten:
+            entry["not_overwritten"] = unpacked.not_overwritten
+            entry["hint"] = KEPT_HINT
     return entry
 
 

@@ -17,7 +17,8 @@ from hpcskills.dpdispatcher.bohrium_run import run_bohrium
 from hpcskills.dpdispatcher.inputs import SubmissionSpec
 from hpcskills.dpdispatcher.launch import send_job
 from hpcskills.dpdispatcher.render import JobPlan, plan_jobs, render_job
-from hpcskills.jobs.group_outputs import download_files
+from hpcskills.jobs.group_outputs import KEPT_HINT, download_files
+from hpcskills.jobs.local_files import FetchedFiles, kept_note
 from hpcskills.jobs.poll import Connect, Poller
 from hpcskills.jobs.watch import WatchPlan, watch
 from hpcskills.ledger.records import PHASES, Submission
@@ -168,7 +169,7 @@ def _submit_what_is_due(run: Session, resubmit_failed: bool) -> list[dict[str, A
     return actions
 
 
-def _download_due(run: Session, rows: list[dict[str, Any]]) -> list[str]:
+def _download_due(run: Session, rows: list[dict[str, Any]]) -> FetchedFiles:
     """Backward files of newly finished tasks, logs of newly failed ones, and the common
     backward files once everything finished — one stream; remembered in the ledger."""
     details = (run.ledger.group(run.spec.hash) or {"details": {}})["details"]
@@ -263,14 +264,15 @@ def submit_dpdispatcher(
                 )
             tags = transfer.task_states(remote, run.remote_dir, spec.tasks)
             rows = status.task_rows(run.jobs, tags, _records(run))
-            fetched = _download_due(run, rows)
+            got = _download_due(run, rows)
             where = {
                 "host": endpoint.host,
                 "remote_dir": run.remote_dir,
                 "local_base": str(base),
                 "notes": list(spec.machine.ssh.notes if spec.machine.ssh else ()),
+                **kept_note(base, got.not_overwritten, KEPT_HINT),
             }
-            return _report(spec, where, rows, actions, refreshed, fetched, waited)
+            return _report(spec, where, rows, actions, refreshed, got.fetched, waited)
     finally:
         remote.close()
 

@@ -4,34 +4,44 @@ local base and remote directory, the job's record its backward patterns. Kept he
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from hpcskills.jobs.local_files import FetchedFiles, fetch_new, kept_note
 from hpcskills.ledger.records import Submission
 from hpcskills.ledger.store import Ledger
+from hpcskills.ssh import transfer as xfer
 from hpcskills.ssh.base import Remote
-from hpcskills.ssh.transfer import download_tree
 
-# $1 root, then glob patterns relative to it → NUL-separated existing files
+# $1 root, then glob patterns relative to it → "files\0" + NUL-separated (path, size, mtime)
+# of the regular files they match, directories expanded
 GLOB_SCRIPT = r"""
-cd -- "$1" || exit 3; shift
-for pattern; do for f in $pattern; do [ -f "$f" ] && printf '%s\0' "$f"; done; done; exit 0
+cd -- "$1" || exit 3; shift; printf 'files\0'
+for pattern; do for f in $pattern; do
+  case $f in -*) f=./$f;; esac
+  [ -e "$f" ] && find "$f" -type f -printf '%p\0%s\0%T@\0'
+done; done; exit 0
 """
+KEPT_HINT = (
+    "these local files differ from the job's and were kept; move them away and fetch again "
+    "to get the job's version"
+)
 
 
 def download_files(
     remote: Remote, remote_dir: str, base: Path, patterns: Sequence[str]
-) -> list[str]:
-    """Existing files matching `patterns` (relative to the remote root) → same paths under
-    `base`, in one tar stream; the names fetched."""
+) -> FetchedFiles:
+    """Existing files matching `patterns` (relative to the remote root; directories bring
+    their files) → same paths under `base`, in one tar stream; a local file is never
+    replaced."""
     if not patterns:
-        return []
+        return FetchedFiles()
     listing = remote.run(["sh", "-c", GLOB_SCRIPT, "sh", remote_dir, *patterns])
-    listing.check("listing backward files")
-    names = sorted({n for n in listing.stdout.split("\0") if n})
-    download_tree(remote, remote_dir, base, names)
-    return names
+    _kind, found = xfer.parse_entries(listing.check("listing backward files").stdout)
+    wanted = {posixpath.normpath(name): state for name, state in found.items()}
+    return fetch_new(remote, remote_dir, base, wanted)
 
 
 def download_group_job(remote: Remote, ledger: Ledger, record: Submission) -> dict[str, Any]:
@@ -40,5 +50,11 @@ def download_group_job(remote: Remote, ledger: Ledger, record: Submission) -> di
     details = group["details"]
     base, remote_dir = Path(details["local_base"]), details["remote_dir"]
     patterns = record.details.get("backward", [])
-    fetched = download_files(remote, remote_dir, base, patterns)
-    return {"job_id": record.job_id, "directory": str(base), "fetched": fetched}
+    got = download_files(remote, remote_dir, base, patterns)
+    return {
+        "job_id": record.job_id,
+        "directory": str(base),
+        "fetched": got.fetched,
+        "unchanged": got.unchanged,
+        **kept_note(base, got.not_overwritten, KEPT_HINT),
+    }

@@ -2,46 +2,62 @@
 
 Slurm jobs submitted through the pack declare their stdout/stderr files (the `#SBATCH
 --output/--error` patterns, else `slurm-%j.out`, relative to the submit dir); DPDispatcher
-jobs declare their tasks' backward files. Files travel as one tar stream per directory.
+jobs declare their tasks' backward files. Files travel as one tar stream; a local file
+that differs from the remote one is kept, never overwritten (jobs/local_files.py).
 """
 
 from __future__ import annotations
 
 import posixpath
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from hpcskills.core.errors import HpcError
 from hpcskills.jobs.bohrium_results import download_bohrium
 from hpcskills.jobs.group_outputs import download_group_job
+from hpcskills.jobs.local_files import fetch_new, kept_note
 from hpcskills.jobs.poll import Poller
 from hpcskills.jobs.slurm_outputs import output_paths
 from hpcskills.ledger.records import Submission
 from hpcskills.ledger.store import Ledger
+from hpcskills.ssh import transfer as xfer
 from hpcskills.ssh.base import Remote
-from hpcskills.ssh.transfer import download_tree
 
-EXISTING_SCRIPT = 'for f; do [ -f "$f" ] && printf "%s\\0" "$f"; done; exit 0'
+# paths → "files\0" + NUL-separated (path, size, mtime) of those that are regular files
+EXISTING_SCRIPT = r"""printf 'files\0'
+for f; do [ -f "$f" ] && find "$f" -maxdepth 0 -printf '%p\0%s\0%T@\0'; done; exit 0
+"""
+KEPT_HINT = (
+    "these local files differ from the job's and were kept; fetch into another --output-dir "
+    "(or move them away) to get the job's version"
+)
+
+
+def local_layout(paths: list[str]) -> tuple[str, dict[str, str]]:
+    """The remote directory the outputs are fetched from and each path's name below it: the
+    file name when all share one directory, else the path below their common directory, so
+    same-named files of different directories stay apart (pure)."""
+    root = posixpath.commonpath([posixpath.dirname(p) for p in paths])
+    return root, {p: posixpath.relpath(p, root) for p in paths}
 
 
 def fetch_declared(remote: Remote, record: Submission, destination: Path) -> dict[str, Any]:
-    """Download the record's existing declared outputs into `destination`."""
+    """Download the record's existing declared outputs into `destination`, never replacing
+    a local file that differs."""
     wanted = output_paths(record)
     if not wanted:
         return {"job_id": record.job_id, "fetched": [], "note": "the job declares no outputs"}
     result = remote.run(["sh", "-c", EXISTING_SCRIPT, "sh", *wanted])
-    present = [p for p in result.stdout.split("\0") if p]
-    by_dir: dict[str, list[str]] = defaultdict(list)
-    for path in present:
-        by_dir[posixpath.dirname(path)].append(posixpath.basename(path))
-    for directory, names in by_dir.items():
-        download_tree(remote, directory, destination, names)
+    _kind, present = xfer.parse_entries(result.check("listing the outputs").stdout)
+    root, names = local_layout(wanted)
+    got = fetch_new(remote, root, destination, {names[p]: s for p, s in present.items()})
     return {
         "job_id": record.job_id,
         "directory": str(destination),
-        "fetched": sorted(posixpath.basename(p) for p in present),
+        "fetched": got.fetched,
+        "unchanged": got.unchanged,
         "absent": sorted(set(wanted) - set(present)),
+        **kept_note(destination, got.not_overwritten, KEPT_HINT),
     }
 
 

@@ -5,6 +5,7 @@ confirmed first, and a local journal lets a rerun resume our own half-written fi
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import posixpath
 from collections.abc import Callable
@@ -35,6 +36,22 @@ def _journal(workspace: Workspace) -> StateStore:
 def _journal_name(direction: str, node: str, destination: str) -> str:
     digest = hashlib.sha256(f"{direction}\n{node}\n{destination}".encode()).hexdigest()
     return f"{direction}-{digest[:16]}.json"
+
+
+def transfer_key(where: dict[str, Any], wanted: xfer.Listing) -> str:
+    """What a journal is bound to (pure): direction, node, source, target and every source
+    file's size and mtime. Another source, or the same one changed, is another transfer."""
+    files = sorted((name, state.size, state.mtime) for name, state in wanted.items())
+    fields = [where["direction"], where["node"], where["source"], where["target"], files]
+    return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+
+
+def journaled_files(entry: Any, key: str) -> list[str]:
+    """The files a journal entry lets this transfer resend without asking: those of the
+    very transfer that wrote it (0.1.0's bare lists fit none) (pure)."""
+    if isinstance(entry, dict) and entry.get("transfer") == key:
+        return [name for name in entry.get("files", []) if isinstance(name, str)]
+    return []
 
 
 def _replace_plan(
@@ -126,12 +143,13 @@ def _copy(
     confirm_token: str | None,
 ) -> dict[str, Any]:
     """Plan, confirm replacements, send, verify. Files being sent are journaled in the
-    workspace so a rerun after an interruption or a checksum mismatch sends them again
-    without asking."""
+    workspace, bound to this exact transfer, so its rerun after an interruption or a
+    checksum mismatch sends them again without asking; any other transfer asks."""
     wanted, present = listings
     store = _journal(access.workspace)
     journal = _journal_name(where["direction"], where["node"], where["target"])
-    plan = xfer.plan_copy(wanted, present, store.read(journal) or [])
+    key = transfer_key(where, wanted)
+    plan = xfer.plan_copy(wanted, present, journaled_files(store.read(journal), key))
     _confirm_replace(
         access.workspace,
         f"{where['direction']}_overwrite",
@@ -144,7 +162,7 @@ def _copy(
     names = plan.send + plan.replace
     details: dict[str, Any] = {}
     if names:
-        store.write(journal, names)
+        store.write(journal, {"transfer": key, "files": names})
         sizes = [wanted[n].size for n in names]
         as_tar = kind == "dir" and where["direction"] == "upload"  # progress counts the stream
         total = xfer.tar_stream_size(sizes) if as_tar else sum(sizes)
@@ -153,7 +171,7 @@ def _copy(
     if checksums is not None:
         bad = checksums(sorted(wanted))
         if bad:
-            store.write(journal, bad)
+            store.write(journal, {"transfer": key, "files": bad})
             raise _mismatch_error(bad)
     summary = _copy_summary(plan, wanted)
     return {**where, "kind": kind, **summary, "verified": checksums is not None, **details}

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hpcskills.core.errors import BadInput
+from hpcskills.core.redact import register_secret
 from hpcskills.sjtu.job_rules import (
     check_job,
     check_run_options,
@@ -22,18 +23,23 @@ from hpcskills.sjtu.session import ClusterSession
 from hpcskills.sjtu.site import SiteProfile
 from hpcskills.slurm.client import SlurmClient
 from hpcskills.slurm.runopts import RunOptions
-from hpcskills.slurm.script import JobSpec, render_sbatch, spec_from_mapping
+from hpcskills.slurm.script import JobSpec, is_env_name, render_sbatch, spec_from_mapping
 
 DEFAULT_JOB_DIR = "hpcskills-jobs"
-UPLOAD_SCRIPT = 'mkdir -p -- "$1" && cd -- "$1" && cat > "$2" && pwd -P'
+# the script is written 0600: it may hold --env-file values
+UPLOAD_SCRIPT = 'mkdir -p -- "$1" && cd -- "$1" && (umask 077 && cat > "$2") && pwd -P'
 _PARTITION_LINE = re.compile(r"^#SBATCH\s+(?:-p\s*|--partition[=\s]+)(\S+)", re.M)
 _NAME_LINE = re.compile(r"^#SBATCH\s+(?:-J\s*|--job-name[=\s]+)(\S+)", re.M)
+
+
+ENV_FILE_PLACEHOLDER = "<from --env-file>"
 
 
 @dataclass(frozen=True)
 class Prepared:
     """A batch script ready to upload, with the node group it must be submitted from and
-    how it runs (array, dependencies, hold: sbatch options, not #SBATCH lines)."""
+    how it runs (array, dependencies, hold: sbatch options, not #SBATCH lines);
+    `shown_script` is what output may show when the script holds --env-file values."""
 
     script: str
     partition: str
@@ -42,18 +48,40 @@ class Prepared:
     workdir: str | None
     warnings: list[str] = field(default_factory=list)
     run: RunOptions = field(default_factory=RunOptions)
+    shown_script: str | None = None
+
+    @property
+    def visible_script(self) -> str:
+        """The script as output may show it (--env-file values replaced)."""
+        return self.script if self.shown_script is None else self.shown_script
 
 
-def prepare_spec(site: SiteProfile, spec: JobSpec) -> Prepared:
-    """Validate a resources spec against the site and render its #SBATCH script."""
+def _with_env(spec: JobSpec, extra: dict[str, str]) -> JobSpec:
+    return replace(spec, env={**spec.env, **extra})
+
+
+def prepare_spec(
+    site: SiteProfile, spec: JobSpec, secret_env: dict[str, str] | None = None
+) -> Prepared:
+    """Validate a resources spec against the site and render its #SBATCH script; the
+    `secret_env` values (from --env-file) are exported too but never shown or checked."""
+    secret_env = secret_env or {}
+    repeated = sorted(set(secret_env) & set(spec.env))
+    if repeated:
+        raise BadInput(
+            f"{', '.join(map(repr, repeated))} given by --env and by --env-file",
+            hint="give each variable once",
+        )
     check = check_job(site, spec)
+    shown = {key: ENV_FILE_PLACEHOLDER for key in secret_env}
     return Prepared(
-        render_sbatch(check.spec),
+        render_sbatch(_with_env(check.spec, secret_env)),
         check.spec.partition,
         check.node_group,
         check.spec.name or "job",
         check.spec.workdir,
         check.warnings,
+        shown_script=render_sbatch(_with_env(check.spec, shown)) if secret_env else None,
     )
 
 
@@ -152,6 +180,36 @@ def parse_env_pairs(pairs: Iterable[str]) -> dict[str, str]:
     return env
 
 
+def read_env_file(path: Path) -> dict[str, str]:
+    """`KEY=VALUE` lines of a local file (blank lines and `#` comments skipped; the value is
+    the rest of the line, literally); errors name the line, never a value."""
+    try:
+        text = path.read_bytes().decode()
+    except OSError as exc:
+        raise BadInput(f"cannot read --env-file {path}: {type(exc).__name__}") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"--env-file {path} is not UTF-8 text") from None
+    env: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        where = f"--env-file {path}, line {number}"
+        if not sep:
+            raise BadInput(f"{where} is not KEY=VALUE", type="bad_env_file")
+        if not is_env_name(key):
+            raise BadInput(
+                f"{where}: the text before '=' is not a variable name", type="bad_env_file"
+            )
+        if key in env:
+            raise BadInput(f"{where}: {key!r} is given twice", type="bad_env_file")
+        if "\x00" in value:
+            raise BadInput(f"{where}: the value of {key!r} holds NUL", type="bad_env_file")
+        env[key] = value
+        register_secret(value)
+    return env
+
+
 def prepare(
     site: SiteProfile,
     *,
@@ -159,10 +217,13 @@ def prepare(
     spec_file: Path | None,
     fields: dict[str, Any],
     run: RunOptions | None = None,
+    secret_env: dict[str, str] | None = None,
 ) -> Prepared:
-    """The submission from a script file, or from a spec file with flags laid over it, run
-    as `run` says (array size checked against the site)."""
-    prepared = _prepare_job(site, script_file=script_file, spec_file=spec_file, fields=fields)
+    """The submission from a script file, or from a spec file with flags laid over it (and
+    the variables of --env-file), run as `run` says (array size checked against the site)."""
+    prepared = _prepare_job(
+        site, script_file=script_file, spec_file=spec_file, fields=fields, secret_env=secret_env
+    )
     if run is None:
         return prepared
     warnings = check_run_options(site, run)
@@ -175,9 +236,15 @@ def _prepare_job(
     script_file: Path | None,
     spec_file: Path | None,
     fields: dict[str, Any],
+    secret_env: dict[str, str] | None,
 ) -> Prepared:
     given = {k: v for k, v in fields.items() if v not in (None, (), {}, [])}
     if script_file is not None:
+        if secret_env:
+            raise BadInput(
+                "--env-file cannot be combined with --script",
+                hint="export the variables in your script, or use a spec",
+            )
         extra = sorted(set(given) - {"partition"})
         if spec_file is not None or extra:
             raise BadInput(
@@ -189,4 +256,4 @@ def _prepare_job(
             raise BadInput(f"cannot read {script_file}: {type(exc).__name__}") from None
         return prepare_script(site, text, given.get("partition"))
     mapping = read_json_object(spec_file) if spec_file is not None else {}
-    return prepare_spec(site, spec_from_mapping({**mapping, **given}))
+    return prepare_spec(site, spec_from_mapping({**mapping, **given}), secret_env)

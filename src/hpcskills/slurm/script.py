@@ -127,6 +127,11 @@ class JobSpec:
         _check_values(self)
 
 
+def is_env_name(key: str) -> bool:
+    """Whether `key` can be exported as a shell variable (pure)."""
+    return bool(_ENV_KEY.match(key))
+
+
 def _check_types(spec: JobSpec) -> None:
     for name in _STR_FIELDS:
         value = getattr(spec, name)
@@ -182,7 +187,7 @@ def _check_values(spec: JobSpec) -> None:
         if not _MODULE.match(module):
             raise _bad("modules", f"{module!r} is not a module name")
     for key, value in spec.env.items():
-        if not _ENV_KEY.match(key) or "\x00" in value:
+        if not is_env_name(key) or "\x00" in value:
             raise _bad("env", f"{key!r} is not a variable name, or its value holds NUL")
     for flag in spec.extra_flags:
         _check_flag(flag)
