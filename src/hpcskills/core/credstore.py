@@ -62,8 +62,13 @@ def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
         os.close(dir_fd)
 
 
+def is_plain_name(name: str) -> bool:
+    """A file name of a private store: not empty, no directory part, not hidden."""
+    return bool(name) and "/" not in name and not name.startswith(".")
+
+
 def _check_name(name: str) -> None:
-    if not name or "/" in name or name.startswith(".") or name in {"..", "."}:
+    if not is_plain_name(name):
         raise BadInput(f"invalid credential file name: {name!r}")
 
 

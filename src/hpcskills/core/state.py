@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hpcskills.core.credstore import FILE_MODE, atomic_write, ensure_private_dir
+from hpcskills.core.credstore import FILE_MODE, atomic_write, ensure_private_dir, is_plain_name
 from hpcskills.core.errors import EXIT_REMOTE, HpcError
 
 SCHEMA_VERSION = 1
@@ -80,7 +80,7 @@ def decode(text: str, legacy: Legacy) -> tuple[Any, bool]:
 
 
 def _check_name(name: str) -> None:
-    if not name or "/" in name or name.startswith(".") or name in {"..", "."}:
+    if not is_plain_name(name):
         raise ValueError(f"invalid state file name: {name!r}")
 
 
